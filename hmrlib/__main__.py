@@ -30,6 +30,12 @@ def _show_body(args):
     print(f"wrote {args.out} ({image.shape[1]}x{image.shape[0]})")
 
 
+def _reproduce(args):
+    """The main job. Today: the body-model picture; later issues add data, training, figures."""
+    args.model, args.out = None, args.runs / "body_model.png"
+    _show_body(args)
+
+
 def main(argv=None):
     from hmrlib.body import STANDIN_PATH
 
@@ -46,6 +52,10 @@ def main(argv=None):
     show.add_argument("--model", default=None, help="SMPL .pkl / model.npz / folder; default: the stand-in")
     show.add_argument("--out", type=Path, default=Path("runs/body_model.png"))
     show.set_defaults(run=_show_body)
+
+    reproduce = commands.add_parser("reproduce", help="the main job on the embedded defaults, results under runs/")
+    reproduce.add_argument("--runs", type=Path, default=Path("runs"))
+    reproduce.set_defaults(run=_reproduce)
 
     args = parser.parse_args(argv)
     args.run(args)
