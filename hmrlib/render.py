@@ -1,21 +1,23 @@
 """Offscreen mesh rendering with pyrender (EGL by default; see hmrlib.compat.configure_opengl).
 
-Cameras follow the OpenCV/H36M convention: x right, y down, z forward, pixels from the top-left.
-Vertices are passed in that camera frame; :func:`orbit_camera` and :func:`to_camera` place a body
-given in its own frame (SMPL's: y up, facing +z) in front of a camera.
+Cameras follow the OpenCV/H36M convention: x right, y down, z forward, pixels from the top-left;
+an extrinsic (R (3,3), t (3,)) maps world points to the camera: x_cam = R x + t.
+:func:`orbit_camera` places a camera around a body given in its own frame (SMPL's: y up,
+facing +z). Meshes are (vertices (V,3), faces (F,3), colour RGBA (4,) or per-vertex (V,4)).
 """
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 
 from hmrlib.compat import configure_opengl
 
 configure_opengl()
 import pyrender  # noqa: E402  (must come after the platform is chosen)
-import trimesh  # noqa: E402
 
 # pyrender's camera looks down -z with y up: OpenCV's axes with y and z flipped.
 _OPENCV_TO_OPENGL = np.diag([1.0, -1.0, -1.0, 1.0])
+IDENTITY_EXTRINSIC = (np.eye(3), np.zeros(3))
 BODY_COLOUR = (0.62, 0.72, 0.88, 1.0)
 
 
@@ -33,22 +35,29 @@ class Intrinsics:
         focal = 0.5 * height / np.tan(np.radians(fov_deg) / 2)
         return cls(focal, focal, width / 2, height / 2, width, height)
 
+    def project(self, camera_points: np.ndarray) -> np.ndarray:
+        """(..., 3) camera-frame points -> (..., 2) pixel coordinates (u right, v down)."""
+        z = camera_points[..., 2:3]
+        return camera_points[..., :2] / z * [self.fx, self.fy] + [self.cx, self.cy]
 
-def orbit_camera(target, distance: float, azimuth_deg: float = 0.0, elevation_deg: float = 0.0):
-    """World-to-camera (R (3,3), t (3,)) for a camera on a sphere around ``target``.
 
-    World is SMPL's frame; azimuth 0 looks at the body's front (from +z), positive azimuth
-    walks the camera towards the body's left (+x), positive elevation raises it.
-    """
-    az, el = np.radians(azimuth_deg), np.radians(elevation_deg)
-    eye = np.asarray(target, float) + distance * np.array([np.sin(az) * np.cos(el), np.sin(el), np.cos(az) * np.cos(el)])
-    forward = np.asarray(target, float) - eye
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, [0.0, 1.0, 0.0])
+def look_at(eye, target, up=(0.0, 1.0, 0.0)):
+    """World-to-camera (R, t) for a camera at ``eye`` looking at ``target``, ``up`` up in the image."""
+    eye, target = np.asarray(eye, float), np.asarray(target, float)
+    forward = (target - eye) / np.linalg.norm(target - eye)
+    right = np.cross(forward, up)
     right /= np.linalg.norm(right)
     down = np.cross(forward, right)
-    rotation = np.stack([right, down, forward])  # rows: camera axes in world coordinates
+    rotation = np.stack([right, down, forward])  # rows: the camera's axes in world coordinates
     return rotation, -rotation @ eye
+
+
+def orbit_camera(target, distance: float, azimuth_deg: float = 0.0, elevation_deg: float = 0.0):
+    """(R, t) for a camera on a sphere around ``target`` in SMPL's frame: azimuth 0 looks at the
+    body's front (from +z), positive azimuth walks towards the body's left (+x), elevation up."""
+    az, el = np.radians(azimuth_deg), np.radians(elevation_deg)
+    offset = distance * np.array([np.sin(az) * np.cos(el), np.sin(el), np.cos(az) * np.cos(el)])
+    return look_at(np.asarray(target, float) + offset, target)
 
 
 def to_camera(points: np.ndarray, rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
@@ -56,46 +65,102 @@ def to_camera(points: np.ndarray, rotation: np.ndarray, translation: np.ndarray)
     return points @ rotation.T + translation
 
 
+class _NormalCache:
+    """Smooth vertex normals through a sparse vertex-face incidence matrix built once per mesh."""
+
+    def __init__(self):
+        self._faces, self._incidence = None, None
+
+    def __call__(self, vertices, faces):
+        if self._faces is None or self._faces.shape != faces.shape or not np.array_equal(self._faces, faces):
+            rows = faces.ravel()
+            cols = np.repeat(np.arange(len(faces)), 3)
+            self._incidence = scipy.sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(vertices), len(faces)))
+            self._faces = faces.copy()
+        tri = vertices[faces]
+        normals = self._incidence @ np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # area-weighted
+        return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+
+
+_offscreen = None
+
+
+def _shared_offscreen() -> "pyrender.OffscreenRenderer":
+    """The process's one offscreen context. pyrender's delete() terminates the EGL display,
+    which breaks every other context in the process, so the context is made once and kept."""
+    global _offscreen
+    if _offscreen is None:
+        _offscreen = pyrender.OffscreenRenderer(64, 64)
+    return _offscreen
+
+
 class Renderer:
-    """Renders triangle meshes given in the OpenCV camera frame; reuse one per image size."""
+    """Draws scenes offscreen; each call builds a scene and renders it from one or more cameras.
 
-    def __init__(self, width: int, height: int):
-        self.width, self.height = width, height
-        self._renderer = pyrender.OffscreenRenderer(width, height)
+    ``lights``: None for two lights that move with the camera; otherwise a list of
+    (direction (3,) in world coordinates, intensity, RGB colour) fixed in the world.
+    """
 
-    def render(self, meshes, intrinsics: Intrinsics, background: np.ndarray | None = None, alpha: float = 1.0):
-        """meshes: iterable of (vertices (V,3), faces (F,3), colour RGBA (4,) or per-vertex (V,4)).
+    def __init__(self):
+        self._renderer = _shared_offscreen()
+        self._normals = _NormalCache()
 
-        Returns (image (H,W,3) uint8, depth (H,W) float32 metres, 0 where empty). With a
-        background (H,W,3) uint8 the body is blended over it with opacity ``alpha``.
+    def render(self, meshes, intrinsics: Intrinsics, extrinsic=IDENTITY_EXTRINSIC, background=None, alpha=1.0, lights=None):
+        """Returns (image (H,W,3) uint8, depth (H,W) float32 metres, 0 where empty).
+
+        With a background (H,W,3) uint8 the meshes are blended over it with opacity ``alpha``;
+        without, over white.
         """
-        if (intrinsics.width, intrinsics.height) != (self.width, self.height):
-            raise ValueError(f"intrinsics are for {intrinsics.width}x{intrinsics.height}, renderer is {self.width}x{self.height}")
-        scene = pyrender.Scene(bg_color=(1.0, 1.0, 1.0, 0.0), ambient_light=(0.25, 0.25, 0.25))
+        return self.render_views(meshes, [(intrinsics, extrinsic, background)], alpha=alpha, lights=lights)[0]
+
+    def render_views(self, meshes, views, alpha=1.0, lights=None):
+        """views: list of (Intrinsics, (R, t), background or None). Returns [(image, depth), ...]."""
+        scene = pyrender.Scene(bg_color=(0.0, 0.0, 0.0, 0.0), ambient_light=(0.25, 0.25, 0.25))
         for vertices, faces, colour in meshes:
-            colour = np.asarray(colour, dtype=float)
-            per_vertex = colour.ndim == 2
-            mesh = trimesh.Trimesh(vertices, faces, vertex_colors=colour if per_vertex else None, process=False)
-            material = None if per_vertex else pyrender.MetallicRoughnessMaterial(
-                baseColorFactor=colour, metallicFactor=0.0, roughnessFactor=0.7)
-            scene.add(pyrender.Mesh.from_trimesh(mesh, material=material, smooth=True))
-        camera = pyrender.IntrinsicsCamera(intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy, znear=0.05, zfar=100.0)
-        scene.add(camera, pose=_OPENCV_TO_OPENGL)
-        scene.add(pyrender.DirectionalLight(intensity=1.6), pose=_OPENCV_TO_OPENGL)
-        key_light = _OPENCV_TO_OPENGL.copy()
-        key_light[:3, :3] = trimesh.transformations.rotation_matrix(np.radians(-35), [1, 1, 0])[:3, :3] @ key_light[:3, :3]
-        scene.add(pyrender.DirectionalLight(intensity=1.2), pose=key_light)
-        rgba, depth = self._renderer.render(scene, flags=pyrender.RenderFlags.RGBA)
-        coverage = (depth > 0)[..., None] * alpha
-        base = np.full((self.height, self.width, 3), 255, np.uint8) if background is None else background
-        image = coverage * rgba[..., :3] + (1 - coverage) * base
-        return image.round().astype(np.uint8), depth
+            scene.add(self._mesh(np.asarray(vertices, np.float64), np.asarray(faces), np.asarray(colour, np.float64)))
+        camera_node = scene.add(pyrender.IntrinsicsCamera(1.0, 1.0, 0.0, 0.0, znear=0.05, zfar=100.0))
+        if lights is None:
+            for pose in _headlight_poses():
+                scene.add(pyrender.DirectionalLight(intensity=pose[1]), pose=pose[0], parent_node=camera_node)
+        else:
+            for direction, intensity, colour in lights:
+                scene.add(pyrender.DirectionalLight(color=colour, intensity=intensity), pose=_light_pose(direction))
+        results = []
+        for intrinsics, (rotation, translation), background in views:
+            camera_node.camera.fx, camera_node.camera.fy = intrinsics.fx, intrinsics.fy
+            camera_node.camera.cx, camera_node.camera.cy = intrinsics.cx, intrinsics.cy
+            world_to_camera = np.eye(4)
+            world_to_camera[:3, :3], world_to_camera[:3, 3] = rotation, translation
+            scene.set_pose(camera_node, np.linalg.inv(world_to_camera) @ _OPENCV_TO_OPENGL)
+            self._renderer.viewport_width, self._renderer.viewport_height = intrinsics.width, intrinsics.height
+            rgba, depth = self._renderer.render(scene, flags=pyrender.RenderFlags.RGBA)
+            coverage = (depth > 0)[..., None] * alpha
+            base = np.full((intrinsics.height, intrinsics.width, 3), 255, np.uint8) if background is None else background
+            results.append(((coverage * rgba[..., :3] + (1 - coverage) * base).round().astype(np.uint8), depth))
+        return results
 
-    def close(self):
-        self._renderer.delete()
+    def _mesh(self, vertices, faces, colour):
+        per_vertex = colour.ndim == 2
+        material = pyrender.MetallicRoughnessMaterial(
+            baseColorFactor=(1.0, 1.0, 1.0, 1.0) if per_vertex else colour, metallicFactor=0.0, roughnessFactor=0.8)
+        primitive = pyrender.Primitive(
+            positions=vertices, normals=self._normals(vertices, faces), indices=faces,
+            color_0=colour if per_vertex else None, material=material)
+        return pyrender.Mesh([primitive])
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
+def _light_pose(direction) -> np.ndarray:
+    """Pose of a pyrender directional light (which shines down its -z) shining along ``direction``."""
+    backward = -np.asarray(direction, float) / np.linalg.norm(direction)
+    helper = np.array([0.0, 1.0, 0.0]) if abs(backward[1]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    right = np.cross(helper, backward)
+    right /= np.linalg.norm(right)
+    pose = np.eye(4)
+    pose[:3, :3] = np.stack([right, np.cross(backward, right), backward], axis=1)
+    return pose
+
+
+def _headlight_poses():
+    """A light from the camera and a key light from its upper left, in the camera node's frame."""
+    key = _light_pose([0.45, -0.45, -1.0])  # GL camera frame: -z is forward, y up
+    return [(np.eye(4), 1.6), (key, 1.2)]

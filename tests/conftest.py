@@ -22,3 +22,13 @@ def pose_body(model, pose, betas=None):
     betas = torch.zeros(len(pose), model.num_betas) if betas is None else torch.as_tensor(np.atleast_2d(betas), dtype=torch.float32)
     with torch.no_grad():
         return model(global_orient=pose[:, :3], body_pose=pose[:, 3:], betas=betas).vertices.numpy()
+
+
+@pytest.fixture(scope="session")
+def tiny_root(tmp_path_factory):
+    """SynthH36M 'tiny' (480 images), generated once per test session."""
+    from hmrlib.data.synth import SynthConfig, generate
+
+    root = tmp_path_factory.mktemp("synth_tiny")
+    generate(root, SynthConfig(size="tiny"), processes=2, progress=False)
+    return root

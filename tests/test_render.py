@@ -12,8 +12,7 @@ def test_silhouette_covers_projected_vertices(standin):
     intrinsics = Intrinsics(fx=300.0, fy=310.0, cx=150.0, cy=110.0, width=320, height=240)
     rotation, translation = orbit_camera(vertices.mean(0), distance=4.0, azimuth_deg=30.0, elevation_deg=10.0)
     camera_points = to_camera(vertices, rotation, translation)
-    with Renderer(320, 240) as renderer:
-        image, depth = renderer.render([(camera_points, standin.faces, (0.5, 0.5, 0.9, 1.0))], intrinsics)
+    image, depth = Renderer().render([(camera_points, standin.faces, (0.5, 0.5, 0.9, 1.0))], intrinsics)
     assert image.shape == (240, 320, 3) and image.dtype == np.uint8
     u = intrinsics.fx * camera_points[:, 0] / camera_points[:, 2] + intrinsics.cx
     v = intrinsics.fy * camera_points[:, 1] / camera_points[:, 2] + intrinsics.cy

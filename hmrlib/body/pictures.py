@@ -4,7 +4,7 @@ import torch
 
 from hmrlib.body.body_model import load_body_model
 from hmrlib.body.example_poses import STRIDE_AND_WAVE
-from hmrlib.render import Intrinsics, Renderer, orbit_camera, to_camera
+from hmrlib.render import BODY_COLOUR, Intrinsics, Renderer, orbit_camera
 
 
 def body_picture(model_path=None, size: int = 480) -> np.ndarray:
@@ -16,11 +16,9 @@ def body_picture(model_path=None, size: int = 480) -> np.ndarray:
     vertices = out.vertices.numpy()
     intrinsics = Intrinsics.from_fov(size, size, fov_deg=40.0)
     views = [(0, 0.0), (0, 90.0), (1, 0.0), (1, 35.0)]
-    with Renderer(size, size) as renderer:
-        tiles = []
-        for body, azimuth in views:
-            centre = 0.5 * (vertices[body].min(0) + vertices[body].max(0))
-            rotation, translation = orbit_camera(centre, distance=3.2, azimuth_deg=azimuth, elevation_deg=8.0)
-            image, _ = renderer.render([(to_camera(vertices[body], rotation, translation), model.faces, (0.62, 0.72, 0.88, 1.0))], intrinsics)
-            tiles.append(image)
+    renderer, tiles = Renderer(), []
+    for body, azimuth in views:
+        centre = 0.5 * (vertices[body].min(0) + vertices[body].max(0))
+        camera = orbit_camera(centre, distance=3.2, azimuth_deg=azimuth, elevation_deg=8.0)
+        tiles.append(renderer.render([(vertices[body], model.faces, BODY_COLOUR)], intrinsics, camera)[0])
     return np.concatenate(tiles, axis=1)

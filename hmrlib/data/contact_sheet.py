@@ -1,0 +1,42 @@
+"""A contact sheet: one frame of every action, with its box, to check data by eye."""
+from pathlib import Path
+
+import numpy as np
+
+from hmrlib.data.h36m import ACTIONS, BOX_PIXELS_PER_SCALE, image_path, params_path, parse_sequence
+
+
+def contact_sheet(root, out, subject: str | None = None, camera: str | None = None, frame: int = 0):
+    """Save a 3x5 grid (one action each) from ``root`` (course layout) to ``out`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    root = Path(root)
+    subjects = sorted(p.name for p in (root / "H36M_data_st").iterdir() if p.is_dir())
+    subject = subject or subjects[0]
+    sequences = sorted(p.name for p in (root / "H36M_data_st" / subject).iterdir())
+    chosen = {}
+    for sequence in sequences:
+        action, cam = parse_sequence(sequence)
+        base = action.rstrip(" 0123456789")
+        if base in ACTIONS and (camera is None or cam == camera) and base not in chosen:
+            chosen[base] = sequence
+    fig, axes = plt.subplots(3, 5, figsize=(15, 9.6))
+    for ax, action in zip(axes.ravel(), ACTIONS):
+        ax.axis("off")
+        if action not in chosen:
+            ax.set_title(f"{action}: missing")
+            continue
+        sequence = chosen[action]
+        ax.imshow(np.asarray(Image.open(image_path(root, subject, sequence, frame))))
+        with np.load(params_path(root, subject, sequence, frame)) as params:
+            (cx, cy), side = params["center_img"], BOX_PIXELS_PER_SCALE * float(params["scale_img"])
+        ax.add_patch(plt.Rectangle((cx - side / 2, cy - side / 2), side, side, fill=False, color="lime", lw=1))
+        ax.set_title(f"{subject} {sequence} #{frame}", fontsize=9)
+    fig.tight_layout()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=80)
+    plt.close(fig)

@@ -1,0 +1,96 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from scipy.ndimage import binary_dilation
+
+from hmrlib.body import course_to_smplx
+from hmrlib.data.actions import generate_action
+from hmrlib.data.dataset import H36MDataset, read_params
+from hmrlib.data.h36m import ACTIONS, CAMERAS, image_path, params_path
+from hmrlib.data.motions import LIMITS
+from hmrlib.data.synth import SynthConfig, _Worker, generate, is_synthetic
+from hmrlib.render import Intrinsics
+
+
+def test_tiny_set_has_the_course_layout(tiny_root):
+    assert is_synthetic(tiny_root)
+    npz = sorted((tiny_root / "H36M_data_st").rglob("*.npz"))
+    jpg = sorted((tiny_root / "H36M").rglob("*.jpg"))
+    assert len(npz) == len(jpg) == 2 * 15 * 4 * 4 <= 500
+    assert params_path(tiny_root, "S9", "Walking.60457274", 3).exists()
+    assert image_path(tiny_root, "S9", "Walking.60457274", 3).name == "000004.jpg"
+    with np.load(npz[0]) as params:
+        assert {k: params[k].size for k in params.files} == {"betas": 10, "root_loc": 3, "root_orient": 3, "pose_body": 63, "pose_hand": 6, "center_img": 2, "scale_img": 1}
+
+
+def test_ground_truth_projects_onto_the_rendered_body(tiny_root, standin):
+    """Vertices rebuilt from the npz files alone, projected with the scaled H36M intrinsics, land
+    on the rendered silhouette — in every camera."""
+    config = SynthConfig(size="tiny")
+    worker = _Worker(config, tiny_root / "reproj")
+    silhouettes = {}
+    for action in ("Walking", "Directions", "Photo"):
+        worker.run("S1", action, silhouettes=silhouettes)
+    manifest = json.loads((tiny_root / "synth_manifest.json").read_text())
+    for camera in CAMERAS:
+        c = manifest["cameras"][camera]
+        intrinsics = Intrinsics(c["fx"], c["fy"], c["cx"], c["cy"], c["width"], c["height"])
+        for (subject, sequence, frame), mask in silhouettes.items():
+            if not sequence.endswith(camera):
+                continue
+            params = read_params(params_path(tiny_root / "reproj", subject, sequence, frame))
+            with torch.no_grad():
+                vertices = standin(**{k: torch.as_tensor(v, dtype=torch.float32)[None] for k, v in course_to_smplx(params).items()}).vertices[0].numpy()
+            u, v = np.round(intrinsics.project(vertices)).astype(int).T
+            visible = (u >= 0) & (u < c["width"]) & (v >= 0) & (v < c["height"])
+            assert visible.mean() > 0.5
+            on_body = binary_dilation(mask)[v[visible], u[visible]]  # one pixel for the silhouette's edge
+            assert on_body.mean() >= 0.95, (sequence, frame, on_body.mean())
+
+
+def test_generation_is_deterministic_and_resumable(tmp_path, tiny_root):
+    config = SynthConfig(size="tiny")
+    marker = tiny_root / ".synth" / "S1.Walking.done"
+    assert marker.exists()
+    assert generate(tiny_root, config, processes=1, progress=False) == 0  # everything done already
+    out = tmp_path / "again"
+    (out / ".synth").mkdir(parents=True)
+    for action in ACTIONS:
+        if action != "Walking":
+            (out / ".synth" / f"S1.{action}.done").touch()
+        (out / ".synth" / f"S9.{action}.done").touch()
+    assert generate(out, config, processes=1, progress=False) == 16  # only S1 Walking was left
+    for frame in range(4):
+        a = dict(np.load(params_path(out, "S1", "Walking.55011271", frame)))
+        b = dict(np.load(params_path(tiny_root, "S1", "Walking.55011271", frame)))
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="already holds SynthH36M"):
+        generate(out, SynthConfig(size="tiny", seed=1), processes=1, progress=False)
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_motions_are_smooth_and_within_limits(action):
+    t = np.arange(1000) / 50.0  # 20 s at H36M's 50 fps; the dataset keeps every 10th frame
+    motion = generate_action(action, t, np.random.default_rng(3))
+    assert motion.body_pose.shape == (1000, 69) and np.isfinite(motion.body_pose).all()
+    step = np.abs(np.diff(motion.body_pose, axis=0)).max()
+    assert step < 0.15  # no joint jumps by more than ~9 degrees in 20 ms
+    assert np.ptp(motion.body_pose, axis=0).max() > 0.1  # something moves
+    assert np.abs(np.diff(motion.floor_position, axis=0)).max() < 0.05  # under 2.5 m/s
+    assert np.abs(motion.body_pose).max() < max(hi for angles in LIMITS.values() for _, hi in angles.values()) + 1.0
+    other = generate_action(action, t, np.random.default_rng(4))
+    assert not np.allclose(other.body_pose, motion.body_pose)  # repetitions differ
+
+
+def test_loader_serves_every_action_and_camera(tiny_root):
+    dataset = H36MDataset(tiny_root, image_size=96, with_vertices=True)
+    assert len(dataset) == 480
+    item = dataset[17]
+    assert item["image"].shape == (3, 96, 96) and 0 <= item["image"].min() and item["image"].max() <= 1
+    assert item["vertices"].shape == (13348, 3) and item["joints"].shape == (24, 3)
+    assert {a for _, s, _ in dataset.keys for a in [s.split(".")[0]]} == set(ACTIONS)
+    assert torch.allclose(item["joints"][0], item["transl"], atol=0.05)  # transl is where the pelvis is
+    filtered = H36MDataset(tiny_root, subjects=["S9"], actions=["Walking"], cameras=["58860488"])
+    assert [filtered.sample_id(i) for i in range(len(filtered))] == [f"S9/Walking.58860488/{f}.npz" for f in range(4)]
