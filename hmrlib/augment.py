@@ -1,0 +1,158 @@
+"""ADA-style augmentation (Karras et al. 2020), written for hmrlib, batched on the images' device.
+
+Each op is applied to each sample independently with probability p; p ramps linearly from 0 to
+``p_max`` over ``ramp_iterations`` (the paper: 0 -> 0.75 over 60k iterations), then stays.
+- geometric, one affine warp with reflect padding: horizontal flip, rotation (uniform angle),
+  translation, isotropic scaling;
+- colour, one 4x4 matrix on [-1, 1] RGB: brightness, contrast, luma flip, hue rotation,
+  saturation;
+- cutout: a square of side 0.25 x the image, set to 0 in [-1, 1] (mid-grey).
+Parameters are sampled first, then applied (``sample`` / ``apply``), and the 2D transform is
+returned so labels can follow. Label-aware mode (default, beyond the paper) mirrors the pose of
+flipped samples and turns the global orientation with in-plane rotations; paper mode (the
+authors') changes the image only. Samples that draw no op are returned bit for bit.
+"""
+import math
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+from hmrlib.geometry import rotate_about_camera_axis
+from hmrlib.skeleton import mirror_pose
+
+LUMA_AXIS = torch.tensor([1.0, 1.0, 1.0]) / math.sqrt(3.0)
+
+
+@dataclass
+class AugmentConfig:
+    p_max: float = 0.75
+    ramp_iterations: int = 60_000
+    label_aware: bool = True
+    translate_std: float = 0.125  # fraction of the image side
+    scale_std: float = 0.2  # of log2(scale)
+    brightness_std: float = 0.2
+    contrast_std: float = 0.5  # of log2(contrast)
+    hue_max: float = 1.0  # x pi
+    saturation_std: float = 1.0  # of log2(saturation)
+    cutout_size: float = 0.25  # x the image side
+
+    def probability(self, iteration: int) -> float:
+        """The schedule: p_max * min(1, iteration / ramp_iterations)."""
+        if self.ramp_iterations <= 0:
+            return self.p_max
+        return self.p_max * min(1.0, iteration / self.ramp_iterations)
+
+
+GEOMETRIC_OPS = ("flip", "rotate", "translate", "scale")
+COLOUR_OPS = ("brightness", "contrast", "lumaflip", "hue", "saturation")
+
+
+def sample(batch: int, p: float, config: AugmentConfig, device=None, generator: torch.Generator | None = None) -> dict:
+    """Draw which ops apply to which sample, and their parameters (all (B,) or (B, 2) tensors)."""
+    def uniform(*shape):
+        return torch.rand(*shape, generator=generator, device=device)
+
+    def normal(*shape):
+        return torch.randn(*shape, generator=generator, device=device)
+
+    applied = {op: uniform(batch) < p for op in GEOMETRIC_OPS + COLOUR_OPS + ("cutout",)}
+    return {
+        "applied": applied,
+        "angle": (uniform(batch) * 2 - 1) * math.pi,
+        "translate": normal(batch, 2) * config.translate_std,
+        "scale": torch.exp2(normal(batch) * config.scale_std),
+        "brightness": normal(batch) * config.brightness_std,
+        "contrast": torch.exp2(normal(batch) * config.contrast_std),
+        "hue": (uniform(batch) * 2 - 1) * math.pi * config.hue_max,
+        "saturation": torch.exp2(normal(batch) * config.saturation_std),
+        "cutout_centre": uniform(batch, 2),
+    }
+
+
+def geometric_matrix(params: dict) -> torch.Tensor:
+    """(B, 3, 3) content transform in normalised image coordinates ([-1, 1], x right, y down):
+    flip, then scale, rotate and translate. Ops not applied contribute the identity."""
+    applied = params["applied"]
+    batch = applied["flip"].shape[0]
+    device = params["angle"].device
+    eye = torch.eye(3, device=device).repeat(batch, 1, 1)
+    flip, scale, rotate, shift = eye.clone(), eye.clone(), eye.clone(), eye.clone()
+    flip[:, 0, 0] = torch.where(applied["flip"], -1.0, 1.0)
+    s = torch.where(applied["scale"], params["scale"], 1.0)
+    scale[:, 0, 0], scale[:, 1, 1] = s, s
+    angle = torch.where(applied["rotate"], params["angle"], 0.0)
+    rotate[:, 0, 0], rotate[:, 0, 1], rotate[:, 1, 0], rotate[:, 1, 1] = angle.cos(), -angle.sin(), angle.sin(), angle.cos()
+    shift[:, :2, 2] = torch.where(applied["translate"][:, None], 2 * params["translate"], 0.0)  # side = 2 units
+    return shift @ rotate @ scale @ flip
+
+
+def colour_matrix(params: dict) -> torch.Tensor:
+    """(B, 4, 4) on homogeneous [-1, 1] RGB: brightness, contrast, luma flip, hue, saturation."""
+    applied = params["applied"]
+    batch = applied["brightness"].shape[0]
+    device = params["hue"].device
+    v = LUMA_AXIS.to(device)
+    eye = torch.eye(4, device=device).repeat(batch, 1, 1)
+    vvt = torch.zeros(4, 4, device=device)
+    vvt[:3, :3] = torch.outer(v, v)
+    matrix = eye.clone()
+    brightness = eye.clone()
+    brightness[:, :3, 3] = torch.where(applied["brightness"], params["brightness"], 0.0)[:, None]
+    contrast = eye.clone()
+    c = torch.where(applied["contrast"], params["contrast"], 1.0)
+    contrast[:, 0, 0], contrast[:, 1, 1], contrast[:, 2, 2] = c, c, c
+    lumaflip = eye - 2 * vvt * applied["lumaflip"].float()[:, None, None]
+    hue = eye.clone()
+    angle = torch.where(applied["hue"], params["hue"], 0.0)
+    skew = torch.tensor([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]], device=device)
+    hue[:, :3, :3] = (torch.eye(3, device=device) + angle.sin()[:, None, None] * skew + (1 - angle.cos())[:, None, None] * skew @ skew)
+    saturation = eye.clone()
+    sat = torch.where(applied["saturation"], params["saturation"], 1.0)[:, None, None]
+    saturation[:, :3, :3] = vvt[:3, :3] + (torch.eye(3, device=device) - vvt[:3, :3]) * sat
+    for m in (brightness, contrast, lumaflip, hue, saturation):
+        matrix = m @ matrix
+    return matrix
+
+
+def apply(images: torch.Tensor, params: dict, config: AugmentConfig, global_orient=None, body_pose=None):
+    """images (B, 3, H, W) in [0, 1] (square) -> (images, global_orient, body_pose, matrix (B, 3, 3))."""
+    applied = params["applied"]
+    out = images.clone()
+    geometric = torch.stack([applied[op] for op in GEOMETRIC_OPS]).any(0)
+    colour = torch.stack([applied[op] for op in COLOUR_OPS]).any(0)
+    touched = geometric | colour | applied["cutout"]
+    matrix = geometric_matrix(params)
+    if touched.any():
+        x = images[touched] * 2 - 1  # the authors augment on [-1, 1]
+        if geometric[touched].any():
+            warp = torch.linalg.inv(matrix[touched])[:, :2]  # affine_grid maps output to input
+            warped = F.grid_sample(x, F.affine_grid(warp, list(x.shape), align_corners=False), mode="bilinear",
+                                   padding_mode="reflection", align_corners=False)
+            x = torch.where(geometric[touched][:, None, None, None], warped, x)
+        if colour[touched].any():
+            c = colour_matrix({k: v[touched] if torch.is_tensor(v) else {op: m[touched] for op, m in v.items()} for k, v in params.items()})
+            x = torch.einsum("bij,bjhw->bihw", c[:, :3, :3], x) + c[:, :3, 3, None, None]
+        if applied["cutout"][touched].any():
+            size = images.shape[-1]
+            ys = torch.arange(size, device=x.device)[:, None] / size
+            xs = torch.arange(size, device=x.device)[None, :] / size
+            centre = params["cutout_centre"][touched]
+            inside = ((xs[None] - centre[:, 0, None, None]).abs() < config.cutout_size / 2) & ((ys[None] - centre[:, 1, None, None]).abs() < config.cutout_size / 2)
+            x = torch.where((inside & applied["cutout"][touched][:, None, None])[:, None], 0.0, x)
+        out[touched] = ((x + 1) / 2).clamp(0, 1)
+    if config.label_aware and global_orient is not None:
+        full = torch.cat([global_orient, body_pose], 1)
+        full = torch.where(applied["flip"][:, None], mirror_pose(full), full)
+        angle = torch.where(applied["rotate"], params["angle"], 0.0)
+        root = torch.where(applied["rotate"][:, None], rotate_about_camera_axis(full[:, :3], angle), full[:, :3])
+        global_orient, body_pose = root, full[:, 3:]
+    return out, global_orient, body_pose, matrix
+
+
+def augment(images, p: float, config: AugmentConfig, global_orient=None, body_pose=None, generator=None):
+    """sample + apply in one call. Returns (images, global_orient, body_pose, params)."""
+    params = sample(images.shape[0], p, config, images.device, generator)
+    images, global_orient, body_pose, matrix = apply(images, params, config, global_orient, body_pose)
+    params["matrix"] = matrix
+    return images, global_orient, body_pose, params

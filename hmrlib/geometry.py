@@ -1,0 +1,32 @@
+"""Rotation conversions (roma does the work) and 2D/3D helpers shared by models and augmentation.
+
+Letters: B batch, J joints. Axis-angle vectors are (..., 3), rotation matrices (..., 3, 3).
+"""
+import roma
+import torch
+
+
+def rotvec_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
+    """(..., 3) axis-angle -> (..., 3, 3)."""
+    return roma.rotvec_to_rotmat(rotvec)
+
+
+def matrix_to_rotvec(matrix: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) -> (..., 3) axis-angle with angle in [0, pi]."""
+    return roma.rotmat_to_rotvec(matrix)
+
+
+def sixd_to_matrix(sixd: torch.Tensor) -> torch.Tensor:
+    """(..., 6) two matrix columns (Zhou et al. 2019) -> (..., 3, 3) by Gram-Schmidt."""
+    return roma.special_gramschmidt(sixd.unflatten(-1, (3, 2)))
+
+
+def rotate_about_camera_axis(rotvec: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+    """Compose (B, 3) global orientations with rotations by ``angle`` (B,) about the camera's z axis.
+
+    With x right and y down (OpenCV), a positive angle turns x towards y: the image content
+    rotates clockwise on screen.
+    """
+    cos, sin, zero, one = angle.cos(), angle.sin(), torch.zeros_like(angle), torch.ones_like(angle)
+    about_z = torch.stack([cos, -sin, zero, sin, cos, zero, zero, zero, one], -1).view(-1, 3, 3)
+    return matrix_to_rotvec(about_z @ rotvec_to_matrix(rotvec))

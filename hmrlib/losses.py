@@ -1,0 +1,49 @@
+"""Training losses, each a small function returning named terms, combined by named weights.
+
+Paper weights: vertex L1 1.0, vertex L2 1.0, SuperGAT attention 0.0005, per-joint discriminators
+0.01, full-pose discriminator 0.01.
+"""
+from dataclasses import asdict, dataclass
+
+import torch
+from torch.nn import functional as F
+
+
+@dataclass
+class LossWeights:
+    vertex_l1: float = 1.0
+    vertex_l2: float = 1.0
+    attention: float = 0.0005
+    disc_joints: float = 0.01
+    disc_full: float = 0.01
+
+
+def vertex_losses(predicted: torch.Tensor, target: torch.Tensor) -> dict:
+    """Both (B, V, 3) in metres. vertex_l2 is the course metric: mean over B x V x 3 of the
+    squared error (m^2)."""
+    difference = predicted - target
+    return {"vertex_l1": difference.abs().mean(), "vertex_l2": difference.square().mean()}
+
+
+def generator_adversarial_losses(fake_logits: torch.Tensor) -> dict:
+    """fake_logits (B, 24) from the discriminators on predicted poses; the generator wants 'real'."""
+    ones = torch.ones_like(fake_logits)
+    return {"disc_joints": F.binary_cross_entropy_with_logits(fake_logits[:, :-1], ones[:, :-1]),
+            "disc_full": F.binary_cross_entropy_with_logits(fake_logits[:, -1], ones[:, -1])}
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """BCE of all 24 discriminators: real poses labelled 1, predicted poses 0, summed over the
+    discriminators and averaged over the batch."""
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits), reduction="none")
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits), reduction="none")
+    return (real + fake).sum(1).mean()
+
+
+def weighted_total(terms: dict, weights: LossWeights) -> torch.Tensor:
+    """Sum of weight x term over the terms present (a term missing from ``weights`` is an error)."""
+    table = asdict(weights)
+    unknown = set(terms) - set(table)
+    if unknown:
+        raise KeyError(f"no weight for loss terms {sorted(unknown)}")
+    return sum(table[name] * value for name, value in terms.items())

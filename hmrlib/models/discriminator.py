@@ -1,0 +1,58 @@
+"""The learned pose prior: 23 per-joint discriminators and one full-pose discriminator.
+
+As in the paper (after PyTorch HMR): each non-root joint's axis-angle becomes a rotation matrix
+(Rodrigues); the 9 values go through a shared 3-layer 1x1-convolution network of 32 channels
+without nonlinearity, giving a 32-d embedding per joint; 23 per-joint heads Linear(32 -> 1) and a
+full-pose head Linear(23*32 -> 32) -> Linear(32 -> 1) score them. Outputs are logits (sigmoid
+in the loss, as BCE-with-logits: the same function, numerically safer).
+
+Each of the 24 discriminators has its own adaptive Gaussian noise on its input (ADA-style, see
+:meth:`PoseDiscriminator.adapt_noise`): the noise std rises while the discriminator is too sure
+of real poses and falls otherwise, so it cannot simply memorise the training set.
+"""
+import torch
+from torch import nn
+
+from hmrlib.geometry import rotvec_to_matrix
+from hmrlib.skeleton import NUM_JOINTS
+
+NUM_DISCRIMINATORS = NUM_JOINTS  # 23 joints + the full pose
+
+
+class PoseDiscriminator(nn.Module):
+    def __init__(self, channels: int = 32, hidden: int = 32, noise_target: float = 0.6, noise_step: float = 0.002, max_noise: float = 1.0):
+        """noise_target: the mean real-pose output (sigmoid) above which noise is raised;
+        noise_step: the std change per update; noise std is clamped to [0, max_noise]."""
+        super().__init__()
+        joints = NUM_JOINTS - 1
+        self.embed = nn.Sequential(nn.Conv2d(9, channels, 1), nn.Conv2d(channels, channels, 1), nn.Conv2d(channels, channels, 1))
+        self.joint_weight = nn.Parameter(torch.empty(joints, channels))  # 23 separate Linear(32 -> 1)
+        self.joint_bias = nn.Parameter(torch.zeros(joints))
+        self.full_pose = nn.Sequential(nn.Linear(joints * channels, hidden), nn.Linear(hidden, 1))
+        self.noise_target, self.noise_step, self.max_noise = noise_target, noise_step, max_noise
+        self.register_buffer("noise_std", torch.zeros(NUM_DISCRIMINATORS))
+        nn.init.uniform_(self.joint_weight, -channels ** -0.5, channels ** -0.5)
+
+    def _embeddings(self, matrices: torch.Tensor) -> torch.Tensor:
+        """(B, 23, 9) -> (B, 32, 23)."""
+        return self.embed(matrices.transpose(1, 2).unsqueeze(-1)).squeeze(-1)
+
+    def forward(self, pose: torch.Tensor, noise: bool = True) -> torch.Tensor:
+        """pose (B, 72) axis-angle (the root is ignored) -> logits (B, 24): 23 joints, then the full pose."""
+        matrices = rotvec_to_matrix(pose.view(-1, NUM_JOINTS, 3)[:, 1:]).flatten(2)  # (B, 23, 9)
+        joint_input, full_input = matrices, matrices
+        if noise and self.noise_std.any():
+            joint_input = matrices + torch.randn_like(matrices) * self.noise_std[:-1, None]
+            full_input = matrices + torch.randn_like(matrices) * self.noise_std[-1]
+        joint_logits = torch.einsum("bcj,jc->bj", self._embeddings(joint_input), self.joint_weight) + self.joint_bias  # (B, 23)
+        full_logit = self.full_pose(self._embeddings(full_input).transpose(1, 2).flatten(1))  # (B, 1)
+        return torch.cat([joint_logits, full_logit], dim=1)
+
+    @torch.no_grad()
+    def adapt_noise(self, real_logits: torch.Tensor) -> torch.Tensor:
+        """After a step: per discriminator, raise its noise std if its mean output on a real batch
+        is above the target, else lower it. real_logits: (B, 24). Returns the mean outputs (24,)."""
+        mean_real = real_logits.sigmoid().mean(0)
+        direction = torch.where(mean_real > self.noise_target, 1.0, -1.0)
+        self.noise_std.add_(direction * self.noise_step).clamp_(0.0, self.max_noise)
+        return mean_real

@@ -1,0 +1,118 @@
+"""Regression heads from image features (B, 2048) to SMPL parameters.
+
+- :class:`SuperGATPoseHead` — the paper's pose head: a graph over the 24 SMPL joints (bones plus
+  mirrored-limb links), three SuperGAT layers (PyG's ``SuperGATConv``, scaled dot-product
+  attention, 4 heads x 64 channels), skip concatenation and GCNII initial residuals.
+- :class:`ResidualShapeHead` — the paper's shape MLP: depth 10, width 128, ReLU → BatchNorm →
+  Dropout(0.05) → Linear, non-activated outputs of every two linear layers summed.
+- :class:`LinearHead` — a plain linear regression (the ResNet-50 baseline of Table 1).
+
+Pose outputs are axis-angle (B, 72) or, with ``rotation='6d'``, 6D rotations (B, 24, 6)
+turned into axis-angle through Gram-Schmidt.
+"""
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch_geometric.nn import SuperGATConv
+
+from hmrlib.geometry import matrix_to_rotvec, sixd_to_matrix
+from hmrlib.skeleton import NUM_JOINTS, pose_graph_edges
+
+ROTATION_SIZES = {"axis-angle": 3, "6d": 6}
+
+
+def rotations_to_pose(raw: torch.Tensor, rotation: str) -> torch.Tensor:
+    """(B, 24 * k) raw outputs -> (B, 72) axis-angle."""
+    if rotation == "axis-angle":
+        return raw
+    return matrix_to_rotvec(sixd_to_matrix(raw.view(raw.shape[0], NUM_JOINTS, 6))).flatten(1)
+
+
+class SuperGATPoseHead(nn.Module):
+    def __init__(self, in_features: int = 2048, node_features: int = 256, heads: int = 4, head_channels: int = 64,
+                 layers: int = 3, dropout: float = 0.25, mirror_links: bool = True, rotation: str = "axis-angle"):
+        """node_features: width of the initial node encoding. Each layer's output (heads x
+        head_channels) is concatenated with the previous layer's (for the first layer, with the
+        initial encoding), so nodes carry ``node_features + heads * head_channels`` after layer
+        1 and ``2 * heads * head_channels`` after the others; this needs node_features ==
+        heads * head_channels (256 = 4 x 64 by default) to keep one width."""
+        super().__init__()
+        conv_out = heads * head_channels
+        if node_features != conv_out:
+            raise ValueError(f"node_features ({node_features}) must equal heads * head_channels ({conv_out})")
+        if rotation not in ROTATION_SIZES:
+            raise ValueError(f"rotation must be one of {list(ROTATION_SIZES)}, got {rotation!r}")
+        self.rotation, self.width = rotation, 2 * conv_out
+        self.dropout = nn.Dropout(dropout)
+        # One shared map from image features to nodes, plus a learned per-node offset so that
+        # the 24 nodes do not start identical (the authors' code broadcasts one vector to all).
+        self.encode = nn.Linear(in_features, node_features)
+        self.node_embedding = nn.Parameter(torch.zeros(NUM_JOINTS, node_features))
+        self.convs = nn.ModuleList(
+            SuperGATConv(node_features if k == 0 else self.width, head_channels, heads=heads, concat=True, dropout=dropout,
+                         attention_type="SD", is_undirected=True)
+            for k in range(layers))
+        self.initial_residual = nn.ModuleList(nn.Linear(node_features, self.width) for _ in range(layers))
+        self.readout = nn.Linear(NUM_JOINTS * self.width, NUM_JOINTS * ROTATION_SIZES[rotation])
+        self.register_buffer("edge_index", pose_graph_edges(mirror_links), persistent=False)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        nn.init.normal_(self.node_embedding, std=0.1)
+        nn.init.xavier_uniform_(self.readout.weight, gain=0.01)  # start near a constant pose: the bias
+        nn.init.zeros_(self.readout.bias)
+        if self.rotation == "6d":  # the bias then means the identity rotation
+            self.readout.bias.data.view(NUM_JOINTS, 3, 2)[:] = torch.eye(3)[:, :2]
+
+    def batched_graph(self, batch_size: int):
+        """edge_index (2, B*E) with each sample's nodes offset, and the node -> sample vector."""
+        offsets = torch.arange(batch_size, device=self.edge_index.device) * NUM_JOINTS
+        edges = (self.edge_index[:, None, :] + offsets[None, :, None]).flatten(1)  # (2, B*E)
+        batch = torch.arange(batch_size, device=self.edge_index.device).repeat_interleave(NUM_JOINTS)
+        return edges, batch
+
+    def forward(self, features: torch.Tensor):
+        """features (B, F) -> (pose (B, 72) axis-angle, attention loss: scalar in training, else None)."""
+        batch_size = features.shape[0]
+        initial = self.encode(self.dropout(features))[:, None] + self.node_embedding  # (B, 24, C)
+        initial = initial.reshape(batch_size * NUM_JOINTS, -1)  # (B*24, C): PyG's flat node list
+        edges, batch = self.batched_graph(batch_size)
+        x, previous = initial, initial
+        for conv, residual in zip(self.convs, self.initial_residual):
+            out = conv(x, edges, batch=batch)  # batch keeps negative samples inside each graph
+            x = F.leaky_relu(torch.cat([previous, out], dim=-1) + residual(initial), 0.2)  # (B*24, 2 * heads * ch)
+            previous = out
+        raw = self.readout(x.view(batch_size, NUM_JOINTS * self.width))
+        attention_loss = sum(conv.get_attention_loss() for conv in self.convs) if self.training else None
+        return rotations_to_pose(raw, self.rotation), attention_loss
+
+
+class ResidualShapeHead(nn.Module):
+    def __init__(self, in_features: int = 2048, width: int = 128, blocks: int = 4, dropout: float = 0.05, num_betas: int = 10):
+        """Depth = 2 + 2 * blocks linear layers (10 by default)."""
+        super().__init__()
+        self.input = nn.Linear(in_features, width)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(*[m for _ in range(2) for m in (nn.ReLU(), nn.BatchNorm1d(width), nn.Dropout(dropout), nn.Linear(width, width))])
+            for _ in range(blocks))
+        self.output = nn.Sequential(nn.ReLU(), nn.BatchNorm1d(width), nn.Linear(width, num_betas))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        x = self.input(features)
+        for block in self.blocks:
+            x = x + block(x)  # the non-activated outputs of every two linear layers are summed
+        return self.output(x)  # (B, num_betas)
+
+
+class LinearHead(nn.Module):
+    """Dropout then one linear layer: the plain regression of the ResNet-50 baseline."""
+
+    def __init__(self, in_features: int, out_features: int, dropout: float = 0.25):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.linear = nn.Linear(in_features, out_features)
+        nn.init.xavier_uniform_(self.linear.weight, gain=0.01)  # start near a constant: the bias
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear(self.dropout(features))
