@@ -45,9 +45,49 @@ def _contact_sheet(args):
     print(f"wrote {args.out}")
 
 
+def _train(args):
+    from hmrlib.train import Trainer, profile
+
+    config = profile(args.profile, args.variant, args.seed, data_root=args.data)
+    run_dir = args.run_dir or Path("runs") / "train" / args.profile / args.variant / f"seed{args.seed}"
+    metrics = Trainer(config, run_dir).run()
+    if metrics:
+        print(f"{args.variant} ({args.profile}) validation: " + ", ".join(f"{k}={v:.5g}" for k, v in metrics.items()))
+
+
+def _evaluate(args):
+    from hmrlib.data.dataset import H36MDataset
+    from hmrlib.data.figures import data_label
+    from hmrlib.evaluate import evaluate_generator
+    from hmrlib.inference import load_generator
+
+    generator, config = load_generator(args.checkpoint)
+    dataset = H36MDataset(args.data or config.data.root, subjects=args.subjects, image_size=config.data.image_size)
+    summary = evaluate_generator(generator, dataset, generator.body, out_dir=args.out)
+    print(f"{data_label(dataset.root)}, subjects {' '.join(args.subjects)}:")
+    print(summary.to_string(index=False))
+    print(f"wrote {args.out}/summary.csv and per_sample.csv")
+
+
+def _submission(args):
+    from hmrlib.inference import load_generator
+    from hmrlib.submission import write_submission
+
+    generator, config = load_generator(args.checkpoint)
+    path = write_submission(generator, args.data or config.data.root, args.out, subjects=args.subjects, image_size=config.data.image_size)
+    print(f"wrote {path}")
+
+
+def _ablation(args):
+    from hmrlib.ablation import run_ablation
+
+    table = run_ablation(args.profile, seeds=args.seeds, data_root=args.data, runs_dir=args.runs)
+    print(table.to_string(index=False))
+
+
 def _reproduce(args):
-    """The main job: body-model picture, SynthH36M, its contact sheet, notebook 01 executed.
-    (Training, the Table 1 ablation and notebooks 02-03 join as they land.)"""
+    """The main job: body-model picture, SynthH36M, its contact sheet, then notebooks 01 (data)
+    and 02 (training, the Table 1 ablation: cpu profile, or gpu with CUDA) executed headless."""
     import os
 
     from hmrlib.data.contact_sheet import contact_sheet
@@ -64,8 +104,10 @@ def _reproduce(args):
         generate(data, SynthConfig(size=args.size))
         contact_sheet(data, args.runs / "synth_contact_sheet.png", frame=1)
         print(f"wrote {args.runs / 'synth_contact_sheet.png'}")
-    execute_notebook("01_preprocessing.ipynb", args.runs / "notebooks", {"HMRLIB_DATA": str(data)})
-    print(f"executed notebooks are in {args.runs / 'notebooks'}")
+    for notebook in ("01_preprocessing.ipynb", "02_training_ablation.ipynb"):
+        print(f"running notebooks/{notebook}")
+        execute_notebook(notebook, args.runs / "notebooks", {"HMRLIB_DATA": str(data), "HMRLIB_RUNS": str(args.runs / "ablation")})
+    print(f"executed notebooks are in {args.runs / 'notebooks'}; Table 1 is in {args.runs / 'ablation'}/<profile>/table1.md")
 
 
 def main(argv=None):
@@ -101,6 +143,38 @@ def main(argv=None):
     sheet.add_argument("--camera", default=None)
     sheet.add_argument("--frame", type=int, default=0)
     sheet.set_defaults(run=_contact_sheet)
+
+    from hmrlib.models.generator import VARIANTS
+    from hmrlib.train.config import PROFILES
+
+    train = commands.add_parser("train", help="train one Table 1 variant (resumes from the run folder's last checkpoint)")
+    train.add_argument("--profile", choices=PROFILES, default="cpu")
+    train.add_argument("--variant", choices=list(VARIANTS), default="resnext_supergat_disc")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--data", default=None, help="course-layout root (default: the profile's, data/synth_small)")
+    train.add_argument("--run-dir", type=Path, default=None)
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="score a checkpoint: course MSE, PVE, MPJPE, PA-MPJPE, overall and per action")
+    evaluate.add_argument("--checkpoint", type=Path, required=True)
+    evaluate.add_argument("--data", default=None)
+    evaluate.add_argument("--subjects", nargs="+", default=["S9", "S11"])
+    evaluate.add_argument("--out", type=Path, default=Path("runs/evaluation"))
+    evaluate.set_defaults(run=_evaluate)
+
+    submit = commands.add_parser("submission", help="write the course's results.csv for the test subjects")
+    submit.add_argument("--checkpoint", type=Path, required=True)
+    submit.add_argument("--data", default=None)
+    submit.add_argument("--subjects", nargs="+", default=["S9", "S11"])
+    submit.add_argument("--out", type=Path, default=Path("runs/results.csv"))
+    submit.set_defaults(run=_submission)
+
+    ablation = commands.add_parser("ablation", help="train the three Table 1 variants and write Table 1")
+    ablation.add_argument("--profile", choices=PROFILES, default="cpu")
+    ablation.add_argument("--seeds", type=int, default=1)
+    ablation.add_argument("--data", default=None)
+    ablation.add_argument("--runs", type=Path, default=Path("runs/ablation"))
+    ablation.set_defaults(run=_ablation)
 
     reproduce = commands.add_parser("reproduce", help="the main job on the embedded defaults, results under runs/")
     reproduce.add_argument("--runs", type=Path, default=Path("runs"))

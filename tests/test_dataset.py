@@ -115,3 +115,14 @@ def test_crop_pads_and_maps_back():
     ys, xs = np.nonzero(crop[..., 0] > 128)
     back = to_image @ np.stack([xs.mean(), ys.mean(), 1.0])
     assert np.allclose(back[:2], [19.5, 49.5], atol=1.0)  # the square's centre
+
+
+def test_index_cache_notices_an_edited_file(small_root, tmp_path):
+    cache = tmp_path / "cache"
+    first = H36MDataset(small_root, cache_dir=cache, progress=False)
+    again = H36MDataset(small_root, cache_dir=cache, progress=False)
+    assert again.keys == first.keys and np.array_equal(again.params["pose_body"], first.params["pose_body"])
+    assert len(list(cache.glob("index_*.npz"))) == 1
+    break_params(small_root, frame=2, root_loc=np.array([0, np.nan, 4.0]))
+    with pytest.raises(BadSampleError, match="'root_loc' contains NaN"):
+        H36MDataset(small_root, cache_dir=cache, progress=False)

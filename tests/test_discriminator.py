@@ -36,14 +36,14 @@ def test_noise_rule_moves_the_std_in_the_right_direction():
     disc = PoseDiscriminator(noise_target=0.6, noise_step=0.01)
     sure = torch.full((8, 24), 3.0)  # sigmoid 0.95 > 0.6: too sure of real poses
     unsure = torch.full((8, 24), -1.0)  # sigmoid 0.27 < 0.6
-    disc.adapt_noise(sure)
+    disc.adapt_noise(sure.sigmoid().mean(0))
     assert torch.allclose(disc.noise_std, torch.full((24,), 0.01))
     mixed = sure.clone()
     mixed[:, :10] = -1.0
-    disc.adapt_noise(mixed)
+    disc.adapt_noise(mixed.sigmoid().mean(0))
     assert torch.allclose(disc.noise_std[:10], torch.zeros(10)) and torch.allclose(disc.noise_std[10:], torch.full((14,), 0.02))
     for _ in range(5):
-        disc.adapt_noise(unsure)
+        disc.adapt_noise(unsure.sigmoid().mean(0))
     assert (disc.noise_std == 0).all()  # clamped at zero
 
 

@@ -14,3 +14,15 @@ def test_preprocessing_notebook_runs_on_the_tiny_set(tiny_root, tmp_path):
     text = "".join(o.get("text", "") for o in outputs)
     assert "SynthH36M (synthetic): 480 frames" in text
     assert (tmp_path / "01_preprocessing.ipynb").exists()
+
+
+def test_training_notebook_runs_the_ablation_in_the_tiny_profile(tiny_root, tmp_path):
+    env = {"HMRLIB_DATA": str(tiny_root), "HMRLIB_PROFILE": "tiny", "HMRLIB_RUNS": str(tmp_path / "ablation")}
+    notebook = execute_notebook("02_training_ablation.ipynb", tmp_path, env)
+    outputs = outputs_of(notebook)
+    assert not [o for o in outputs if o.output_type == "error"]
+    markdown = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert "SynthH36M (synthetic)" in markdown and "ResNeXt-50 + SuperGAT + Discriminator" in markdown
+    assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 4  # table, curves, schedules, per action
+    table = (tmp_path / "ablation" / "tiny" / "table1.csv").read_text()
+    assert "mean pose / mean shape" in table

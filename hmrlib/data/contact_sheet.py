@@ -8,10 +8,8 @@ from hmrlib.data.h36m import ACTIONS, BOX_PIXELS_PER_SCALE, image_path, params_p
 
 def contact_sheet(root, out, subject: str | None = None, camera: str | None = None, frame: int = 0):
     """Save a 3x5 grid (one action each) from ``root`` (course layout) to ``out`` (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves a notebook's backend alone
+    from matplotlib.patches import Rectangle
     from PIL import Image
 
     root = Path(root)
@@ -24,7 +22,8 @@ def contact_sheet(root, out, subject: str | None = None, camera: str | None = No
         base = action.rstrip(" 0123456789")
         if base in ACTIONS and (camera is None or cam == camera) and base not in chosen:
             chosen[base] = sequence
-    fig, axes = plt.subplots(3, 5, figsize=(15, 9.6))
+    fig = Figure(figsize=(15, 9.6))
+    axes = fig.subplots(3, 5)
     for ax, action in zip(axes.ravel(), ACTIONS):
         ax.axis("off")
         if action not in chosen:
@@ -34,9 +33,8 @@ def contact_sheet(root, out, subject: str | None = None, camera: str | None = No
         ax.imshow(np.asarray(Image.open(image_path(root, subject, sequence, frame))))
         with np.load(params_path(root, subject, sequence, frame)) as params:
             (cx, cy), side = params["center_img"], BOX_PIXELS_PER_SCALE * float(params["scale_img"])
-        ax.add_patch(plt.Rectangle((cx - side / 2, cy - side / 2), side, side, fill=False, color="lime", lw=1))
+        ax.add_patch(Rectangle((cx - side / 2, cy - side / 2), side, side, fill=False, color="lime", lw=1))
         ax.set_title(f"{subject} {sequence} #{frame}", fontsize=9)
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=80)
-    plt.close(fig)

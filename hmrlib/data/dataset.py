@@ -14,6 +14,7 @@ raises :class:`BadSampleError` naming it; with ``'skip'`` bad samples are left o
 import csv
 import hashlib
 import json
+import os
 import warnings
 from pathlib import Path
 
@@ -40,8 +41,11 @@ def action_name(sequence: str) -> str:
     return parse_sequence(sequence)[0].rstrip(" 0123456789")
 
 
-def read_params(path) -> dict:
-    """The npz of one frame, checked: every key present, right size, finite."""
+BOX_KEYS = ("root_loc", "center_img", "scale_img")  # all a course test file is read for
+
+
+def read_params(path, keys=tuple(NPZ_KEYS)) -> dict:
+    """The npz of one frame, checked: each of ``keys`` present, right size, finite."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             values = {key: archive[key] for key in archive.files}
@@ -49,7 +53,8 @@ def read_params(path) -> dict:
         raise BadSampleError(path, "missing parameter file") from None
     except Exception as err:  # corrupt zip, pickled objects, truncated file
         raise BadSampleError(path, f"unreadable npz ({type(err).__name__}: {err})") from None
-    for key, size in NPZ_KEYS.items():
+    for key in keys:
+        size = NPZ_KEYS[key]
         if key not in values:
             raise BadSampleError(path, f"missing key '{key}'")
         value = np.asarray(values[key], dtype=np.float64).reshape(-1)
@@ -93,12 +98,14 @@ def load_image(path) -> np.ndarray:
 class H36MDataset(torch.utils.data.Dataset):
     def __init__(self, root, subjects=None, actions=None, cameras=None, image_size: int = 224,
                  with_vertices: bool = False, body_model=None, on_error: str = "raise",
-                 max_box_outside: float = 0.5, cache_dir=None, progress: bool = True):
+                 max_box_outside: float = 0.5, cache_dir=None, progress: bool = True, labels: bool = True):
         """max_box_outside: the largest share of the box's area that may lie outside the image
-        (that part is zero-padded); boxes further out are bad input."""
+        (that part is zero-padded); boxes further out are bad input. labels=False reads only
+        root_loc and the box (the course's test files), and items carry no SMPL labels."""
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-        self.root, self.image_size, self.on_error = Path(root), image_size, on_error
+        self.root, self.image_size, self.on_error, self.labels = Path(root), image_size, on_error, labels
+        self.keys_read = tuple(NPZ_KEYS) if labels else BOX_KEYS
         self.max_box_outside, self.skipped = max_box_outside, []
         params_root = self.root / "H36M_data_st"
         if not params_root.is_dir():
@@ -115,16 +122,8 @@ class H36MDataset(torch.utils.data.Dataset):
                 keys += [(subject_dir.name, sequence_dir.name, f) for f in frames]
         if not keys:
             raise FileNotFoundError(f"no frames under {params_root} match subjects={subjects} actions={actions} cameras={cameras}")
-        self.keys, self.params = [], []
-        for key in keys:
-            try:
-                self.params.append(self._check(key, decode=on_error == "skip" and cache_dir is None))
-                self.keys.append(key)
-            except BadSampleError as err:
-                self._bad(err)
-        if not self.keys:
-            raise BadSampleError(params_root, f"all {len(keys)} frames are bad: {self.skipped[:3]} ...")
-        self.params = {k: np.stack([p[k] for p in self.params]).astype(np.float32) for k in NPZ_KEYS}
+        index = self._load_or_build_index(keys, Path(cache_dir) if cache_dir is not None else None)
+        self.keys, self.params = index["keys"], index["params"]
         self.body_model = None
         if with_vertices:
             from hmrlib.body import load_body_model
@@ -134,6 +133,43 @@ class H36MDataset(torch.utils.data.Dataset):
         if self.skipped:
             warnings.warn(f"{len(self.skipped)} bad samples under {self.root} were skipped; see dataset.skipped or write_skip_report()")
 
+    def _load_or_build_index(self, keys, cache_dir: Path | None) -> dict:
+        """Validated keys and stacked parameters; with a cache folder, kept there and reused
+        while no file has changed size or modification time."""
+        if cache_dir is not None:
+            stamps = []
+            for key in keys:
+                for path in (params_path(self.root, *key), image_path(self.root, key[0], key[1], key[2])):
+                    try:
+                        stat = path.stat()
+                        stamps.append((stat.st_size, stat.st_mtime_ns))
+                    except FileNotFoundError:
+                        stamps.append(None)
+            text = json.dumps([CACHE_VERSION, str(self.root.resolve()), keys, stamps, self.keys_read, self.max_box_outside, self.on_error])
+            path = cache_dir / f"index_{hashlib.sha1(text.encode()).hexdigest()[:16]}.npz"
+            if path.exists():
+                with np.load(path, allow_pickle=False) as saved:
+                    meta = json.loads(str(saved["meta"]))
+                    params = {k: saved[k] for k in self.keys_read}
+                for file, problem in meta["skipped"]:
+                    self._bad(BadSampleError(file, problem))
+                return {"keys": [tuple(k) for k in meta["keys"]], "params": params}
+        valid, rows = [], []
+        for key in keys:
+            try:
+                rows.append(self._check(key, decode=self.on_error == "skip" and cache_dir is None))
+                valid.append(key)
+            except BadSampleError as err:
+                self._bad(err)
+        if not valid:
+            raise BadSampleError(self.root / "H36M_data_st", f"all {len(keys)} frames are bad: {self.skipped[:3]} ...")
+        params = {k: np.stack([r[k] for r in rows]).astype(np.float32) for k in self.keys_read}
+        if cache_dir is not None:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            np.savez(path.with_suffix(".tmp.npz"), meta=np.array(json.dumps({"keys": valid, "skipped": self.skipped})), **params)
+            os.replace(path.with_suffix(".tmp.npz"), path)
+        return {"keys": valid, "params": params}
+
     def _bad(self, err: BadSampleError):
         if self.on_error == "raise":
             raise err
@@ -141,7 +177,7 @@ class H36MDataset(torch.utils.data.Dataset):
 
     def _check(self, key, decode: bool) -> dict:
         subject, sequence, frame = key
-        params = read_params(params_path(self.root, *key))
+        params = read_params(params_path(self.root, *key), self.keys_read)
         path = image_path(self.root, subject, sequence, frame)
         width, height = check_image_header(path)
         side = BOX_PIXELS_PER_SCALE * params["scale_img"][0]
@@ -171,15 +207,17 @@ class H36MDataset(torch.utils.data.Dataset):
         return crop_square(image, self.params["center_img"][index], side, self.image_size)
 
     def __getitem__(self, index: int) -> dict:
-        course = {k: torch.from_numpy(self.params[k][index]) for k in PARAM_KEYS}
-        item = course_to_smplx(course)
+        item = {"transl": torch.from_numpy(self.params["root_loc"][index])}
+        if self.labels:
+            course = {k: torch.from_numpy(self.params[k][index]) for k in PARAM_KEYS}
+            item.update(course_to_smplx(course))
         item.update(
             image=torch.from_numpy(self.crop(index)).permute(2, 0, 1).float().div_(255),  # (3, S, S)
             center_img=torch.from_numpy(self.params["center_img"][index]),
             scale_img=torch.from_numpy(self.params["scale_img"][index]).squeeze(0),
             id=self.sample_id(index), action=action_name(self.keys[index][1]),
         )
-        if self.body_model is not None:
+        if self.body_model is not None and self.labels:
             with torch.no_grad():
                 out = self.body_model(**{k: v[None] for k, v in course_to_smplx(course).items()})
             item.update(vertices=out.vertices[0], joints=out.joints[0])

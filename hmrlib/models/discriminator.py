@@ -49,10 +49,8 @@ class PoseDiscriminator(nn.Module):
         return torch.cat([joint_logits, full_logit], dim=1)
 
     @torch.no_grad()
-    def adapt_noise(self, real_logits: torch.Tensor) -> torch.Tensor:
-        """After a step: per discriminator, raise its noise std if its mean output on a real batch
-        is above the target, else lower it. real_logits: (B, 24). Returns the mean outputs (24,)."""
-        mean_real = real_logits.sigmoid().mean(0)
+    def adapt_noise(self, mean_real: torch.Tensor):
+        """After a step: per discriminator, raise its noise std if its mean output (sigmoid) on a
+        real batch, ``mean_real`` (24,), is above the target, else lower it."""
         direction = torch.where(mean_real > self.noise_target, 1.0, -1.0)
         self.noise_std.add_(direction * self.noise_step).clamp_(0.0, self.max_noise)
-        return mean_real

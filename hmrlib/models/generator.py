@@ -37,6 +37,7 @@ class ModelConfig:
     shape_width: int = 128
     shape_blocks: int = 4
     shape_dropout: float = 0.05
+    shape_bn_eps: float = 1e-2  # see ResidualShapeHead
     num_betas: int = 10
 
     def __post_init__(self):
@@ -68,7 +69,8 @@ class Generator(nn.Module):
         if spec["pose_head"] == "supergat":
             self.pose_head = SuperGATPoseHead(FEATURE_DIM, config.node_features, config.gat_heads, config.gat_channels,
                                               config.gat_layers, config.gat_dropout, config.mirror_links, config.rotation)
-            self.shape_head = ResidualShapeHead(FEATURE_DIM, config.shape_width, config.shape_blocks, config.shape_dropout, config.num_betas)
+            self.shape_head = ResidualShapeHead(FEATURE_DIM, config.shape_width, config.shape_blocks, config.shape_dropout, config.num_betas,
+                                                config.shape_bn_eps)
         else:
             self.pose_head = LinearHead(FEATURE_DIM, 3 * NUM_JOINTS)
             self.shape_head = LinearHead(FEATURE_DIM, config.num_betas)

@@ -1,0 +1,129 @@
+"""The paper's Table 1 ablation: train the three variants (x seeds), score them on the test
+subjects, and write Table 1 (markdown, CSV, bar plot) beside the paper's numbers.
+
+Runs that finished are not trained again: each run folder keeps its test scores, so an
+interrupted ablation continues where it stopped (an interrupted run resumes from its checkpoint).
+"""
+import platform
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from hmrlib.data.dataset import H36MDataset
+from hmrlib.data.figures import data_label
+from hmrlib.evaluate import METRICS, evaluate_generator, mean_parameters, score, summarize
+from hmrlib.models.generator import VARIANTS
+
+PAPER_MSE = {"resnet50": 0.034036, "resnext_supergat": 0.008685, "resnext_supergat_disc": 0.007817}
+NAMES = {"mean": "mean pose / mean shape", "resnet50": "ResNet-50", "resnext_supergat": "ResNeXt-50 + SuperGAT",
+         "resnext_supergat_disc": "ResNeXt-50 + SuperGAT + Discriminator"}
+
+
+def device_name() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def test_indices(dataset, samples: int) -> np.ndarray:
+    """All test frames, or a fixed, evenly spread subset of ``samples`` of them."""
+    if not samples or samples >= len(dataset):
+        return np.arange(len(dataset))
+    return np.linspace(0, len(dataset) - 1, samples).round().astype(int)
+
+
+def train_and_test(config, run_dir: Path, progress: bool = True) -> pd.DataFrame:
+    """Train one run (or finish it) and score it on the test subjects; cached in run_dir/test."""
+    from hmrlib.train import Trainer
+
+    summary_path = run_dir / "test" / "summary.csv"
+    if not summary_path.exists():
+        trainer = Trainer(config, run_dir, progress=progress)
+        trainer.run()
+        data = config.data
+        test_set = H36MDataset(data.root, subjects=data.val_subjects, image_size=data.image_size, cache_dir=data.cache_dir, progress=False)
+        evaluate_generator(trainer.generator, test_set, trainer.body, out_dir=run_dir / "test", indices=test_indices(test_set, data.test_samples))
+    summary = pd.read_csv(summary_path)
+    log = pd.read_csv(run_dir / "train_log.csv")
+    return summary.assign(train_seconds=float(log["seconds"].iloc[-1]))
+
+
+def mean_predictor(config, out_dir: Path) -> pd.DataFrame:
+    from hmrlib.body import load_body_model
+
+    data = config.data
+    train_set = H36MDataset(data.root, subjects=data.train_subjects, image_size=data.image_size, cache_dir=data.cache_dir, progress=False)
+    test_set = H36MDataset(data.root, subjects=data.val_subjects, image_size=data.image_size, cache_dir=data.cache_dir, progress=False)
+    indices = test_indices(test_set, data.test_samples)
+    pose, betas = mean_parameters(train_set)
+    per_sample = score(pose.expand(len(indices), -1), betas.expand(len(indices), -1), test_set, load_body_model(data.body_model), indices)
+    summary = summarize(per_sample)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary.to_csv(out_dir / "summary.csv", index=False)
+    return summary.assign(train_seconds=0.0)
+
+
+def run_ablation(profile_name: str, seeds: int = 1, data_root=None, runs_dir="runs/ablation", variants=tuple(VARIANTS), progress: bool = True) -> pd.DataFrame:
+    from hmrlib.train import profile
+
+    out = Path(runs_dir) / profile_name
+    results = []
+    for seed in range(seeds):
+        for variant in variants:
+            config = profile(profile_name, variant, seed, data_root)
+            summary = train_and_test(config, out / variant / f"seed{seed}", progress)
+            results.append(summary.iloc[0].to_dict() | {"variant": variant, "seed": seed})
+    config = profile(profile_name, variants[0], 0, data_root)
+    baseline = mean_predictor(config, out / "mean_predictor")
+    results.append(baseline.iloc[0].to_dict() | {"variant": "mean", "seed": 0})
+    table = make_table(pd.DataFrame(results), config, seeds)
+    write_table(table, out, config, profile_name)
+    return table
+
+
+def make_table(results: pd.DataFrame, config, seeds: int) -> pd.DataFrame:
+    label = data_label(config.data.root)
+    body = "stand-in body" if config.data.body_model is None else "SMPL"
+    rows = []
+    for variant in ["mean", *[v for v in VARIANTS if v in set(results.variant)]]:
+        runs = results[results.variant == variant]
+        row = {"architecture": NAMES[variant], "data": f"{label}, {body}", "runs": len(runs)}
+        for metric in METRICS:
+            row[f"{metric}"] = runs[metric].mean()
+            row[f"{metric}_std"] = runs[metric].std(ddof=0) if len(runs) > 1 else 0.0
+        row["train_minutes"] = runs["train_seconds"].mean() / 60
+        row["paper_mse_m2 (real H36M, SMPL)"] = PAPER_MSE.get(variant, np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_table(table: pd.DataFrame, out: Path, config, profile_name: str):
+    from matplotlib.figure import Figure  # no pyplot: leaves a notebook's backend alone
+
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "table1.csv", index=False)
+    hardware = device_name()
+    lines = [f"Table 1 — profile `{profile_name}`, {table.data.iloc[0]}, test subjects {' '.join(config.data.val_subjects)}, "
+             f"trained on {hardware}; mean ± std over seeds.", "",
+             "| architecture | MSE (m²) | PVE (mm) | MPJPE (mm) | PA-MPJPE (mm) | train (min) | paper MSE (real H36M) |",
+             "|---|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        paper = "—" if np.isnan(r["paper_mse_m2 (real H36M, SMPL)"]) else f"{r['paper_mse_m2 (real H36M, SMPL)']:.6f}"
+        cells = [f"{r[m]:.5f} ± {r[m + '_std']:.5f}" if m == "mse_m2" else f"{r[m]:.1f} ± {r[m + '_std']:.1f}" for m in METRICS]
+        lines.append(f"| {r.architecture} | {' | '.join(cells)} | {r.train_minutes:.1f} | {paper} |")
+    (out / "table1.md").write_text("\n".join(lines) + "\n")
+    fig = Figure(figsize=(12, 4))
+    ours, paper = fig.subplots(1, 2)
+    ours.bar(table.architecture, table.mse_m2, yerr=table.mse_m2_std, color=["gray", "tab:blue", "tab:orange", "tab:green"][:len(table)], capsize=4)
+    ours.set_title(f"this run: {table.data.iloc[0]}\nprofile {profile_name}, {hardware}", fontsize=9)
+    ours.set_ylabel("vertex MSE (m²)")
+    paper_rows = table.dropna(subset=["paper_mse_m2 (real H36M, SMPL)"])
+    paper.bar(paper_rows.architecture, paper_rows["paper_mse_m2 (real H36M, SMPL)"], color=["tab:blue", "tab:orange", "tab:green"][:len(paper_rows)])
+    paper.set_title("the paper's Table 1: real Human3.6M, SMPL (public test score)", fontsize=9)
+    for ax in (ours, paper):
+        ax.tick_params(axis="x", labelrotation=15, labelsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "table1.png", dpi=100)

@@ -1,0 +1,30 @@
+"""The course's submission file: results.csv with one row per test frame.
+
+Columns: id (``S9/<Action>.<cam>/<frame>.npz``), root_loc, root_orient, betas, pose_body,
+pose_hand — each a list of numbers. root_loc is copied from the test file (the course scores
+meshes placed with it).
+"""
+from pathlib import Path
+
+import pandas as pd
+
+from hmrlib.body import smplx_to_course
+from hmrlib.data.dataset import H36MDataset
+from hmrlib.evaluate import predict
+
+COLUMNS = ("id", "root_loc", "root_orient", "betas", "pose_body", "pose_hand")
+
+
+def write_submission(generator, root, out, subjects=("S9", "S11"), image_size: int = 224, batch_size: int = 32) -> Path:
+    dataset = H36MDataset(root, subjects=list(subjects), image_size=image_size, labels=False)
+    predictions = predict(generator, dataset, batch_size=batch_size)
+    pose = predictions["pose"].numpy()
+    course = smplx_to_course({"global_orient": pose[:, :3], "body_pose": pose[:, 3:], "betas": predictions["betas"].numpy(),
+                              "transl": dataset.params["root_loc"]})
+    rows = {"id": [dataset.sample_id(i) for i in range(len(dataset))]}
+    for key in COLUMNS[1:]:
+        rows[key] = [[round(float(x), 6) for x in row] for row in course[key]]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=list(COLUMNS)).to_csv(out, index=False)
+    return out
