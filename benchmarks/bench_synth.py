@@ -9,18 +9,17 @@ import argparse
 import tempfile
 import time
 
-import numpy as np
 import torch
 
 
 def bare_render_ms(repeats: int = 40) -> float:
     from hmrlib.body import load_body_model
     from hmrlib.data.synth import SynthConfig
-    from hmrlib.render import Intrinsics, Renderer, look_at
+    from hmrlib.camera import look_at
+    from hmrlib.render import Renderer
 
     body = load_body_model()
-    camera = SynthConfig().cameras()["55011271"]
-    intrinsics = Intrinsics(camera.fx, camera.fy, camera.cx, camera.cy, camera.width, camera.height)
+    intrinsics = SynthConfig().cameras()["55011271"]
     with torch.no_grad():
         vertices = body(global_orient=torch.zeros(1, 3), body_pose=torch.zeros(1, 69), betas=torch.zeros(1, 10)).vertices[0].numpy()
     renderer, extrinsic = Renderer(), look_at([3.0, 1.6, 3.0], [0.0, 0.0, 0.0])

@@ -85,9 +85,23 @@ def _ablation(args):
     print(table.to_string(index=False))
 
 
+def _predict(args):
+    from hmrlib.inference import load_generator
+    from hmrlib.predict import parse_bbox, predict_files
+
+    bbox = parse_bbox(args.bbox) if args.bbox else None
+    generator, config = load_generator(args.checkpoint, device="cpu")
+    written, failed = predict_files(generator, args.images, args.out, bbox=bbox, image_size=config.data.image_size)
+    print(f"wrote {len(written)} files to {args.out}")
+    for path, problem in failed:
+        print(f"skipped {path}: {problem}")
+    return 1 if failed else 0
+
+
 def _reproduce(args):
-    """The main job: body-model picture, SynthH36M, its contact sheet, then notebooks 01 (data)
-    and 02 (training, the Table 1 ablation: cpu profile, or gpu with CUDA) executed headless."""
+    """The main job: body-model picture, SynthH36M, its contact sheet, then notebooks 01 (data),
+    02 (training, the Table 1 ablation: cpu profile, or gpu with CUDA) and 03 (meshes, viewer,
+    predictions on photographs) executed headless."""
     import os
 
     from hmrlib.data.contact_sheet import contact_sheet
@@ -104,10 +118,12 @@ def _reproduce(args):
         generate(data, SynthConfig(size=args.size))
         contact_sheet(data, args.runs / "synth_contact_sheet.png", frame=1)
         print(f"wrote {args.runs / 'synth_contact_sheet.png'}")
-    for notebook in ("01_preprocessing.ipynb", "02_training_ablation.ipynb"):
+    env = {"HMRLIB_DATA": str(data), "HMRLIB_RUNS": str(args.runs / "ablation"), "HMRLIB_PREDICT_OUT": str(args.runs / "predict")}
+    for notebook in ("01_preprocessing.ipynb", "02_training_ablation.ipynb", "03_visualisation.ipynb"):
         print(f"running notebooks/{notebook}")
-        execute_notebook(notebook, args.runs / "notebooks", {"HMRLIB_DATA": str(data), "HMRLIB_RUNS": str(args.runs / "ablation")})
-    print(f"executed notebooks are in {args.runs / 'notebooks'}; Table 1 is in {args.runs / 'ablation'}/<profile>/table1.md")
+        execute_notebook(notebook, args.runs / "notebooks", env)
+    print(f"executed notebooks are in {args.runs / 'notebooks'}; Table 1 is in {args.runs / 'ablation'}/<profile>/table1.md; "
+          f"predicted meshes are in {args.runs / 'predict'}")
 
 
 def main(argv=None):
@@ -176,13 +192,20 @@ def main(argv=None):
     ablation.add_argument("--runs", type=Path, default=Path("runs/ablation"))
     ablation.set_defaults(run=_ablation)
 
+    pred = commands.add_parser("predict", help="predict meshes for your own images (OBJ, PLY, JSON, overlays, side view)")
+    pred.add_argument("images", nargs="+", type=Path)
+    pred.add_argument("--checkpoint", type=Path, required=True)
+    pred.add_argument("--bbox", default=None, help="x,y,w,h of the person in pixels (default: the whole image)")
+    pred.add_argument("--out", type=Path, default=Path("runs/predict"))
+    pred.set_defaults(run=_predict)
+
     reproduce = commands.add_parser("reproduce", help="the main job on the embedded defaults, results under runs/")
     reproduce.add_argument("--runs", type=Path, default=Path("runs"))
     reproduce.add_argument("--size", choices=["tiny", "small", "full"], default="small", help="SynthH36M size to build")
     reproduce.set_defaults(run=_reproduce)
 
     args = parser.parse_args(argv)
-    args.run(args)
+    return args.run(args)
 
 
 if __name__ == "__main__":

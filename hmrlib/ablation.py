@@ -5,7 +5,6 @@ Runs that finished are not trained again: each run folder keeps its test scores,
 interrupted ablation continues where it stopped (an interrupted run resumes from its checkpoint).
 """
 import platform
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np

@@ -1,15 +1,12 @@
 """Offscreen mesh rendering with pyrender (EGL by default; see hmrlib.compat.configure_opengl).
 
-Cameras follow the OpenCV/H36M convention: x right, y down, z forward, pixels from the top-left;
-an extrinsic (R (3,3), t (3,)) maps world points to the camera: x_cam = R x + t.
-:func:`orbit_camera` places a camera around a body given in its own frame (SMPL's: y up,
-facing +z). Meshes are (vertices (V,3), faces (F,3), colour RGBA (4,) or per-vertex (V,4)).
+Cameras are hmrlib.camera's (OpenCV convention). Meshes are (vertices (V,3), faces (F,3),
+colour RGBA (4,) or per-vertex (V,4)).
 """
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.sparse
 
+from hmrlib.camera import IDENTITY_EXTRINSIC, Intrinsics, rotate_about
 from hmrlib.compat import configure_opengl
 
 configure_opengl()
@@ -17,52 +14,7 @@ import pyrender  # noqa: E402  (must come after the platform is chosen)
 
 # pyrender's camera looks down -z with y up: OpenCV's axes with y and z flipped.
 _OPENCV_TO_OPENGL = np.diag([1.0, -1.0, -1.0, 1.0])
-IDENTITY_EXTRINSIC = (np.eye(3), np.zeros(3))
 BODY_COLOUR = (0.62, 0.72, 0.88, 1.0)
-
-
-@dataclass(frozen=True)
-class Intrinsics:
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    width: int
-    height: int
-
-    @classmethod
-    def from_fov(cls, width: int, height: int, fov_deg: float = 40.0) -> "Intrinsics":
-        focal = 0.5 * height / np.tan(np.radians(fov_deg) / 2)
-        return cls(focal, focal, width / 2, height / 2, width, height)
-
-    def project(self, camera_points: np.ndarray) -> np.ndarray:
-        """(..., 3) camera-frame points -> (..., 2) pixel coordinates (u right, v down)."""
-        z = camera_points[..., 2:3]
-        return camera_points[..., :2] / z * [self.fx, self.fy] + [self.cx, self.cy]
-
-
-def look_at(eye, target, up=(0.0, 1.0, 0.0)):
-    """World-to-camera (R, t) for a camera at ``eye`` looking at ``target``, ``up`` up in the image."""
-    eye, target = np.asarray(eye, float), np.asarray(target, float)
-    forward = (target - eye) / np.linalg.norm(target - eye)
-    right = np.cross(forward, up)
-    right /= np.linalg.norm(right)
-    down = np.cross(forward, right)
-    rotation = np.stack([right, down, forward])  # rows: the camera's axes in world coordinates
-    return rotation, -rotation @ eye
-
-
-def orbit_camera(target, distance: float, azimuth_deg: float = 0.0, elevation_deg: float = 0.0):
-    """(R, t) for a camera on a sphere around ``target`` in SMPL's frame: azimuth 0 looks at the
-    body's front (from +z), positive azimuth walks towards the body's left (+x), elevation up."""
-    az, el = np.radians(azimuth_deg), np.radians(elevation_deg)
-    offset = distance * np.array([np.sin(az) * np.cos(el), np.sin(el), np.cos(az) * np.cos(el)])
-    return look_at(np.asarray(target, float) + offset, target)
-
-
-def to_camera(points: np.ndarray, rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
-    """(..., 3) world points -> camera frame."""
-    return points @ rotation.T + translation
 
 
 class _NormalCache:
@@ -164,3 +116,30 @@ def _headlight_poses():
     """A light from the camera and a key light from its upper left, in the camera node's frame."""
     key = _light_pose([0.45, -0.45, -1.0])  # GL camera frame: -z is forward, y up
     return [(np.eye(4), 1.6), (key, 1.2)]
+
+
+GROUND_TRUTH_COLOUR = (0.25, 0.75, 0.35, 1.0)
+PREDICTION_COLOUR = (0.95, 0.5, 0.2, 1.0)
+
+
+def error_colours(errors: np.ndarray, vmax: float) -> np.ndarray:
+    """Per-vertex errors (V,) -> RGBA (V, 4) on matplotlib's 'inferno' map, 0..vmax."""
+    from matplotlib import colormaps
+
+    return colormaps["inferno"](np.clip(errors / vmax, 0, 1))
+
+
+def turntable(vertices: np.ndarray, faces: np.ndarray, path, colour=BODY_COLOUR, frames: int = 36, size: int = 384, seconds: float = 3.0):
+    """An animated GIF of camera-frame vertices turning once about their vertical axis."""
+    from PIL import Image
+
+    centre = 0.5 * (vertices.min(0) + vertices.max(0))
+    extent = np.ptp(vertices, axis=0).max()
+    focal = size * 1.2
+    intrinsics = Intrinsics(focal, focal, size / 2, size / 2, size, size)
+    shift = np.array([0.0, 0.0, focal * extent * 1.3 / size]) - centre  # the body fills ~75% of the frame
+    renderer = Renderer()
+    images = [Image.fromarray(renderer.render([(rotate_about(vertices, centre, a, 0.0) + shift, faces, colour)], intrinsics)[0])
+              for a in np.linspace(0, 360, frames, endpoint=False)]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 * seconds / frames), loop=0)
+    return path

@@ -1,6 +1,4 @@
-import math
 
-import pytest
 import torch
 
 from hmrlib.metrics import course_mse, mpjpe, pa_mpjpe, procrustes_align, pve

@@ -5,7 +5,6 @@ import types
 import numpy as np
 import pytest
 import scipy.sparse
-import torch
 
 from hmrlib.body import ModelFileError, load_body_model
 

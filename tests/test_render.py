@@ -3,7 +3,8 @@ import torch
 from scipy.ndimage import binary_dilation
 
 from hmrlib.__main__ import main
-from hmrlib.render import Intrinsics, Renderer, orbit_camera, to_camera
+from hmrlib.camera import Intrinsics, orbit_camera, to_camera
+from hmrlib.render import Renderer
 
 
 def test_silhouette_covers_projected_vertices(standin):

@@ -11,7 +11,7 @@ from hmrlib.data.dataset import H36MDataset, read_params
 from hmrlib.data.h36m import ACTIONS, CAMERAS, image_path, params_path
 from hmrlib.data.motions import LIMITS
 from hmrlib.data.synth import SynthConfig, _Worker, generate, is_synthetic
-from hmrlib.render import Intrinsics
+from hmrlib.camera import Intrinsics
 
 
 def test_tiny_set_has_the_course_layout(tiny_root):

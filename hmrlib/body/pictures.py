@@ -4,7 +4,8 @@ import torch
 
 from hmrlib.body.body_model import load_body_model
 from hmrlib.body.example_poses import STRIDE_AND_WAVE
-from hmrlib.render import BODY_COLOUR, Intrinsics, Renderer, orbit_camera
+from hmrlib.camera import Intrinsics, orbit_camera
+from hmrlib.render import BODY_COLOUR, Renderer
 
 
 def body_picture(model_path=None, size: int = 480) -> np.ndarray:

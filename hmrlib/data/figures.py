@@ -10,17 +10,16 @@ from hmrlib.data.crop import crop_square, pixel_box
 from hmrlib.data.dataset import H36MDataset, action_name, load_image
 from hmrlib.data.h36m import BOX_PIXELS_PER_SCALE, CAMERAS, image_path, parse_sequence
 from hmrlib.data.synth import is_synthetic
-from hmrlib.render import Intrinsics
+from hmrlib.camera import Intrinsics
 from hmrlib.skeleton import JOINT_NAMES
 
 
 def camera_intrinsics(root, camera: str) -> Intrinsics:
     """The camera's intrinsics for the images under ``root``: SynthH36M's manifest records its
     (scaled) cameras; otherwise the course's full-resolution H36M cameras."""
-    if is_synthetic(root):
-        c = json.loads((Path(root) / "synth_manifest.json").read_text())["cameras"][camera]
-    else:
-        c = vars(CAMERAS[camera])
+    if not is_synthetic(root):
+        return CAMERAS[camera]
+    c = json.loads((Path(root) / "synth_manifest.json").read_text())["cameras"][camera]
     return Intrinsics(c["fx"], c["fy"], c["cx"], c["cy"], c["width"], c["height"])
 
 

@@ -6,33 +6,17 @@ Layout under a root folder (the same for the real course data and for SynthH36M)
 npz keys: betas (10), root_loc (3), root_orient (3), pose_body (63), pose_hand (6),
 center_img (2), scale_img () — the person's box is a square of side 200·scale_img pixels.
 """
-from dataclasses import dataclass
 from pathlib import Path
 
 from hmrlib.body.course_params import COURSE_SIZES
+from hmrlib.camera import Intrinsics
 
 
-@dataclass(frozen=True)
-class Camera:
-    name: str
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    width: int
-    height: int
-
-    def scaled(self, factor: float) -> "Camera":
-        """The same camera for images resized by ``factor`` (pixel centres kept consistent)."""
-        return Camera(self.name, self.fx * factor, self.fy * factor, (self.cx + 0.5) * factor - 0.5,
-                      (self.cy + 0.5) * factor - 0.5, round(self.width * factor), round(self.height * factor))
-
-
-CAMERAS = {
-    "54138969": Camera("54138969", 1145.0494, 1143.7811, 512.5415, 515.4515, 1000, 1002),
-    "55011271": Camera("55011271", 1149.6757, 1147.5916, 508.8490, 508.0646, 1000, 1000),
-    "58860488": Camera("58860488", 1149.1407, 1148.7989, 519.8158, 501.4026, 1000, 1000),
-    "60457274": Camera("60457274", 1145.5113, 1144.7739, 514.9684, 501.8820, 1000, 1002),
+CAMERAS = {  # the course's intrinsics, in pixels of the full-resolution images
+    "54138969": Intrinsics(1145.0494, 1143.7811, 512.5415, 515.4515, 1000, 1002),
+    "55011271": Intrinsics(1149.6757, 1147.5916, 508.8490, 508.0646, 1000, 1000),
+    "58860488": Intrinsics(1149.1407, 1148.7989, 519.8158, 501.4026, 1000, 1000),
+    "60457274": Intrinsics(1145.5113, 1144.7739, 514.9684, 501.8820, 1000, 1002),
 }
 TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
 TEST_SUBJECTS = ("S9", "S11")

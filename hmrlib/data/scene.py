@@ -13,7 +13,7 @@ from hmrlib.skeleton import JOINT_NAMES
 
 def corner_cameras(rng, camera_names):
     """World-to-camera (R, t) per camera name, one camera per room corner."""
-    from hmrlib.render import look_at
+    from hmrlib.camera import look_at
 
     extrinsics = {}
     for k, name in enumerate(camera_names):

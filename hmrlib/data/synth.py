@@ -63,13 +63,13 @@ class _Worker:
 
         from hmrlib.body import load_body_model
         from hmrlib.data.scene import corner_cameras
-        from hmrlib.render import Intrinsics, Renderer
+        from hmrlib.render import Renderer
 
         torch.set_num_threads(1)
         self.config, self.out = config, out
         self.body = load_body_model(config.body_model)
-        self.cameras = config.cameras()
-        self.intrinsics = {n: Intrinsics(c.fx, c.fy, c.cx, c.cy, c.width, c.height) for n, c in self.cameras.items()}
+        self.intrinsics = config.cameras()
+        self.cameras = list(self.intrinsics)
         self.extrinsics = corner_cameras(_rng(config.seed, "cameras"), list(self.cameras))
         self.renderer = Renderer()
 

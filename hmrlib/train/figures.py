@@ -63,8 +63,6 @@ def schedules(run_dir, title: str):
 
 def per_action(runs: dict, title: str):
     """Test MSE per action and variant."""
-    import matplotlib.pyplot as plt
-
     frames = []
     for variant, folder in runs.items():
         summary = folder / "test" / "summary.csv"
