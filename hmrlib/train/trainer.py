@@ -67,6 +67,8 @@ class Trainer:
         self.rank, self.world = _distributed()
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         self.device = torch.device(device or (f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"))
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)  # NCCL collectives use the current device
         torch.manual_seed(config.seed)  # identical initial weights on every rank
         random.seed(config.seed * 13 + self.rank)  # PyG's negative sampling uses Python's random
         np.random.seed(config.seed * 17 + self.rank)
@@ -115,7 +117,7 @@ class Trainer:
         path = checkpoint.latest(self.run_dir / "checkpoints")
         if path is None:
             return False
-        state = checkpoint.load(path, map_location=self.device)
+        state = checkpoint.load(path, map_location="cpu")  # RNG states must stay on the CPU; weights are copied over
         saved = TrainConfig.from_dict(state["config"])
         if saved.model != self.config.model:
             raise checkpoint.CheckpointError(f"{path} holds a {saved.model.variant} model configured differently; use another run folder")
