@@ -84,8 +84,10 @@ def run_ablation(profile_name: str, seeds: int = 1, data_root=None, runs_dir="ru
 
 
 def make_table(results: pd.DataFrame, config, seeds: int) -> pd.DataFrame:
+    from hmrlib.body import load_body_model
+
     label = data_label(config.data.root)
-    body = "stand-in body" if config.data.body_model is None else "SMPL"
+    body = "stand-in body" if load_body_model(config.data.body_model).is_standin else "SMPL"
     rows = []
     for variant in ["mean", *[v for v in VARIANTS if v in set(results.variant)]]:
         runs = results[results.variant == variant]
