@@ -171,19 +171,14 @@ def main(argv=None):
     train.add_argument("--run-dir", type=Path, default=None)
     train.set_defaults(run=_train)
 
-    evaluate = commands.add_parser("evaluate", help="score a checkpoint: course MSE, PVE, MPJPE, PA-MPJPE, overall and per action")
-    evaluate.add_argument("--checkpoint", type=Path, required=True)
-    evaluate.add_argument("--data", default=None)
-    evaluate.add_argument("--subjects", nargs="+", default=["S9", "S11"])
-    evaluate.add_argument("--out", type=Path, default=Path("runs/evaluation"))
-    evaluate.set_defaults(run=_evaluate)
-
-    submit = commands.add_parser("submission", help="write the course's results.csv for the test subjects")
-    submit.add_argument("--checkpoint", type=Path, required=True)
-    submit.add_argument("--data", default=None)
-    submit.add_argument("--subjects", nargs="+", default=["S9", "S11"])
-    submit.add_argument("--out", type=Path, default=Path("runs/results.csv"))
-    submit.set_defaults(run=_submission)
+    for name, run, out, about in (("evaluate", _evaluate, "runs/evaluation", "score a checkpoint: course MSE, PVE, MPJPE, PA-MPJPE, overall and per action"),
+                                  ("submission", _submission, "runs/results.csv", "write the course's results.csv for the test subjects")):
+        command = commands.add_parser(name, help=about)
+        command.add_argument("--checkpoint", type=Path, required=True)
+        command.add_argument("--data", default=None, help="course-layout root (default: the checkpoint's)")
+        command.add_argument("--subjects", nargs="+", default=["S9", "S11"])
+        command.add_argument("--out", type=Path, default=Path(out))
+        command.set_defaults(run=run)
 
     ablation = commands.add_parser("ablation", help="train the three Table 1 variants and write Table 1")
     ablation.add_argument("--profile", choices=PROFILES, default="cpu")
