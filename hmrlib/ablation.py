@@ -50,15 +50,13 @@ def train_and_test(config, run_dir: Path, progress: bool = True) -> pd.DataFrame
     return summary.assign(train_seconds=float(log["seconds"].iloc[-1]))
 
 
-def mean_predictor(config, out_dir: Path) -> pd.DataFrame:
-    from hmrlib.body import load_body_model
-
+def mean_predictor(config, body, out_dir: Path) -> pd.DataFrame:
     data = config.data
     train_set = H36MDataset(data.root, subjects=data.train_subjects, image_size=data.image_size, cache_dir=data.cache_dir, progress=False)
     test_set = H36MDataset(data.root, subjects=data.val_subjects, image_size=data.image_size, cache_dir=data.cache_dir, progress=False)
     indices = test_indices(test_set, data.test_samples)
     pose, betas = mean_parameters(train_set)
-    per_sample = score(pose.expand(len(indices), -1), betas.expand(len(indices), -1), test_set, load_body_model(data.body_model), indices)
+    per_sample = score(pose.expand(len(indices), -1), betas.expand(len(indices), -1), test_set, body, indices)
     summary = summarize(per_sample)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary.to_csv(out_dir / "summary.csv", index=False)
@@ -75,19 +73,20 @@ def run_ablation(profile_name: str, seeds: int = 1, data_root=None, runs_dir="ru
             config = profile(profile_name, variant, seed, data_root)
             summary = train_and_test(config, out / variant / f"seed{seed}", progress)
             results.append(summary.iloc[0].to_dict() | {"variant": variant, "seed": seed})
+    from hmrlib.body import load_body_model
+
     config = profile(profile_name, variants[0], 0, data_root)
-    baseline = mean_predictor(config, out / "mean_predictor")
+    body = load_body_model(config.data.body_model)
+    baseline = mean_predictor(config, body, out / "mean_predictor")
     results.append(baseline.iloc[0].to_dict() | {"variant": "mean", "seed": 0})
-    table = make_table(pd.DataFrame(results), config, seeds)
+    table = make_table(pd.DataFrame(results), config, body.is_standin)
     write_table(table, out, config, profile_name)
     return table
 
 
-def make_table(results: pd.DataFrame, config, seeds: int) -> pd.DataFrame:
-    from hmrlib.body import load_body_model
-
+def make_table(results: pd.DataFrame, config, standin: bool) -> pd.DataFrame:
     label = data_label(config.data.root)
-    body = "stand-in body" if load_body_model(config.data.body_model).is_standin else "SMPL"
+    body = "stand-in body" if standin else "SMPL"
     rows = []
     for variant in ["mean", *[v for v in VARIANTS if v in set(results.variant)]]:
         runs = results[results.variant == variant]

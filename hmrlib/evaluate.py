@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 
 from hmrlib.body import course_to_smplx
+from hmrlib.data.dataset import action_name
 from hmrlib.metrics import all_metrics
 
 METRICS = ("mse_m2", "pve_mm", "mpjpe_mm", "pa_mpjpe_mm")
@@ -47,7 +48,7 @@ def score(pose: torch.Tensor, betas: torch.Tensor, dataset, body, indices=None, 
     rows = []
     for chunk_number, chunk in enumerate(_batches(np.arange(len(indices)), batch_size)):
         ids = indices[chunk]
-        labels = {k: torch.as_tensor(dataset.params[k][ids], device=device) for k in ("betas", "root_loc", "root_orient", "pose_body", "pose_hand")}
+        labels = {k: v.to(device) for k, v in dataset.labels(ids).items()}
         target = body(**course_to_smplx(labels))
         p = pose[chunk].to(device)
         predicted = body(global_orient=p[:, :3], body_pose=p[:, 3:], betas=betas[chunk].to(device), transl=labels["root_loc"])
@@ -56,7 +57,7 @@ def score(pose: torch.Tensor, betas: torch.Tensor, dataset, body, indices=None, 
     frame = pd.concat(rows, ignore_index=True)
     frame.insert(0, "id", [dataset.sample_id(i) for i in indices])
     frame.insert(1, "subject", [dataset.keys[i][0] for i in indices])
-    frame.insert(2, "action", [dataset.keys[i][1].split(".")[0].rstrip(" 0123456789") for i in indices])
+    frame.insert(2, "action", [action_name(dataset.keys[i][1]) for i in indices])
     return frame
 
 
@@ -70,9 +71,7 @@ def summarize(per_sample: pd.DataFrame) -> pd.DataFrame:
 
 def mean_parameters(dataset) -> tuple[torch.Tensor, torch.Tensor]:
     """The mean-pose / mean-shape predictor: per-value means of the training labels, (72,), (10,)."""
-    p = dataset.params
-    pose = np.concatenate([p["root_orient"], p["pose_body"], p["pose_hand"]], 1).mean(0)
-    return torch.as_tensor(pose, dtype=torch.float32), torch.as_tensor(p["betas"].mean(0), dtype=torch.float32)
+    return torch.as_tensor(dataset.poses().mean(0), dtype=torch.float32), torch.as_tensor(dataset.params["betas"].mean(0), dtype=torch.float32)
 
 
 def evaluate_generator(generator, dataset, body, out_dir=None, indices=None, batch_size: int = 32, workers: int = 0) -> pd.DataFrame:

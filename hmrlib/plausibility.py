@@ -13,11 +13,6 @@ from hmrlib.models import PoseDiscriminator
 from hmrlib.train.checkpoint import latest, load
 
 
-def training_poses(dataset) -> np.ndarray:
-    p = dataset.params
-    return np.concatenate([p["root_orient"], p["pose_body"], p["pose_hand"]], 1)  # (N, 72)
-
-
 def joint_angle_limits(poses: np.ndarray, quantile: float = 0.995) -> np.ndarray:
     """(23,) rotation angle (radians) below which ``quantile`` of each joint's training rotations lie."""
     angles = np.linalg.norm(poses.reshape(-1, 24, 3)[:, 1:], axis=2)

@@ -45,7 +45,7 @@ class MeshViewer:
     def meshes(self):
         """Camera-frame vertices (V, 3) of the current ground truth and prediction."""
         index = int(self.indices[self.sample.value])
-        labels = {k: torch.as_tensor(self.dataset.params[k][index])[None] for k in ("betas", "root_loc", "root_orient", "pose_body", "pose_hand")}
+        labels = self.dataset.labels(index)
         prediction = self.predictions[self.variant.value]
         pose = torch.as_tensor(prediction["pose"][self.sample.value])[None]
         betas = torch.as_tensor(prediction["betas"][self.sample.value])[None]

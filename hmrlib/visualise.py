@@ -9,7 +9,7 @@ from hmrlib.data.figures import camera_intrinsics, full_image
 from hmrlib.data.h36m import parse_sequence
 from hmrlib.evaluate import predict, score
 from hmrlib.inference import load_generator
-from hmrlib.plausibility import discriminator_realism, joint_angle_limits, load_discriminator, range_violations, training_poses
+from hmrlib.plausibility import discriminator_realism, joint_angle_limits, load_discriminator, range_violations
 from hmrlib.render import GROUND_TRUTH_COLOUR, PREDICTION_COLOUR, Renderer
 
 
@@ -44,7 +44,7 @@ def side_by_side(dataset, predictions: dict, body, indices, sample_numbers, titl
         index = int(indices[n])
         intrinsics = camera_intrinsics(dataset.root, parse_sequence(dataset.keys[index][1])[1])
         image = full_image(dataset, index)
-        labels = {k: torch.as_tensor(dataset.params[k][index])[None] for k in ("betas", "root_loc", "root_orient", "pose_body", "pose_hand")}
+        labels = dataset.labels(index)
         with torch.no_grad():
             truth = body(**course_to_smplx(labels)).vertices[0].numpy()
         row[0].imshow(renderer.render([(truth, body.faces, GROUND_TRUTH_COLOUR)], intrinsics, background=image, alpha=0.6)[0])
@@ -66,8 +66,8 @@ def plausibility_table(train_set, dataset, predictions: dict, indices, scores: d
     """Per variant (and the ground truth): share of joints beyond the training range, the
     trained discriminator's realism score, and the MSE on these frames (``scores`` from
     :func:`per_sample_scores`)."""
-    limits = joint_angle_limits(training_poses(train_set))
-    truth = training_poses(dataset)[indices]
+    limits = joint_angle_limits(train_set.poses())
+    truth = dataset.poses(indices)
     discriminator = load_discriminator(Path(disc_run_dir)) if disc_run_dir and Path(disc_run_dir, "checkpoints").exists() else None
     rows = [{"poses": "ground truth", "joints beyond training range (%)": 100 * range_violations(truth, limits).mean(),
              "discriminator realism": discriminator_realism(truth, discriminator).mean() if discriminator else np.nan, "MSE (m²)": 0.0}]

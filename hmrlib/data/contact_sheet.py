@@ -3,6 +3,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hmrlib.data.crop import box_from_params
+from hmrlib.data.dataset import action_name
 from hmrlib.data.h36m import ACTIONS, BOX_PIXELS_PER_SCALE, image_path, params_path, parse_sequence
 
 
@@ -18,8 +20,7 @@ def contact_sheet(root, out, subject: str | None = None, camera: str | None = No
     sequences = sorted(p.name for p in (root / "H36M_data_st" / subject).iterdir())
     chosen = {}
     for sequence in sequences:
-        action, cam = parse_sequence(sequence)
-        base = action.rstrip(" 0123456789")
+        base, cam = action_name(sequence), parse_sequence(sequence)[1]
         if base in ACTIONS and (camera is None or cam == camera) and base not in chosen:
             chosen[base] = sequence
     fig = Figure(figsize=(15, 9.6))
@@ -32,7 +33,7 @@ def contact_sheet(root, out, subject: str | None = None, camera: str | None = No
         sequence = chosen[action]
         ax.imshow(np.asarray(Image.open(image_path(root, subject, sequence, frame))))
         with np.load(params_path(root, subject, sequence, frame)) as params:
-            (cx, cy), side = params["center_img"], BOX_PIXELS_PER_SCALE * float(params["scale_img"])
+            (cx, cy), side = box_from_params(params["center_img"], params["scale_img"], BOX_PIXELS_PER_SCALE)
         ax.add_patch(Rectangle((cx - side / 2, cy - side / 2), side, side, fill=False, color="lime", lw=1))
         ax.set_title(f"{subject} {sequence} #{frame}", fontsize=9)
     fig.tight_layout()

@@ -7,6 +7,11 @@ import numpy as np
 from PIL import Image
 
 
+def box_from_params(center_img, scale_img, pixels_per_scale: float) -> tuple[np.ndarray, float]:
+    """The course's center_img (2,) and scale_img -> (centre (2,), side) in pixels."""
+    return np.asarray(center_img, dtype=np.float64), float(scale_img) * pixels_per_scale
+
+
 def pixel_box(center, side: float) -> tuple[int, int, int]:
     """(left, top, side) in whole pixels."""
     side_px = max(int(round(side)), 1)

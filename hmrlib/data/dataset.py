@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from hmrlib.body import course_to_smplx
-from hmrlib.data.crop import box_fraction_inside, crop_square
+from hmrlib.data.crop import box_fraction_inside, box_from_params, crop_square
 from hmrlib.data.h36m import BOX_PIXELS_PER_SCALE, NPZ_KEYS, image_path, params_path, parse_sequence
 
 PARAM_KEYS = ("betas", "root_loc", "root_orient", "pose_body", "pose_hand")
@@ -104,7 +104,7 @@ class H36MDataset(torch.utils.data.Dataset):
         root_loc and the box (the course's test files), and items carry no SMPL labels."""
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-        self.root, self.image_size, self.on_error, self.labels = Path(root), image_size, on_error, labels
+        self.root, self.image_size, self.on_error, self.has_labels = Path(root), image_size, on_error, labels
         self.keys_read = tuple(NPZ_KEYS) if labels else BOX_KEYS
         self.max_box_outside, self.skipped = max_box_outside, []
         params_root = self.root / "H36M_data_st"
@@ -180,8 +180,8 @@ class H36MDataset(torch.utils.data.Dataset):
         params = read_params(params_path(self.root, *key), self.keys_read)
         path = image_path(self.root, subject, sequence, frame)
         width, height = check_image_header(path)
-        side = BOX_PIXELS_PER_SCALE * params["scale_img"][0]
-        inside = box_fraction_inside(params["center_img"], side, width, height)
+        center, side = box_from_params(params["center_img"], params["scale_img"][0], BOX_PIXELS_PER_SCALE)
+        inside = box_fraction_inside(center, side, width, height)
         if inside <= 0:
             raise BadSampleError(params_path(self.root, *key), f"box (centre {params['center_img'].round(1).tolist()}, side {side:.0f}) lies wholly outside the {width}x{height} image")
         if 1 - inside > self.max_box_outside:
@@ -197,18 +197,31 @@ class H36MDataset(torch.utils.data.Dataset):
         subject, sequence, frame = self.keys[index]
         return f"{subject}/{sequence}/{frame}.npz"
 
+    def box(self, index: int) -> tuple[np.ndarray, float]:
+        """(centre (2,), side) of sample ``index``'s square box, in pixels."""
+        return box_from_params(self.params["center_img"][index], self.params["scale_img"][index, 0], BOX_PIXELS_PER_SCALE)
+
+    def labels(self, indices) -> dict:
+        """Course labels (root_orient, pose_body, pose_hand, betas, root_loc) of an index or an
+        index array, as tensors with a batch dimension."""
+        indices = np.atleast_1d(indices)
+        return {k: torch.as_tensor(self.params[k][indices]) for k in PARAM_KEYS}
+
+    def poses(self, indices=slice(None)) -> np.ndarray:
+        """Full poses (N, 72): root_orient ‖ pose_body ‖ pose_hand."""
+        return np.concatenate([self.params[k][indices] for k in ("root_orient", "pose_body", "pose_hand")], 1)
+
     def crop(self, index: int) -> np.ndarray:
         """(S, S, 3) uint8 crop of sample ``index``."""
         if self.crops is not None:
             return np.array(self.crops[index])  # a writable copy of the memory-mapped row
         subject, sequence, frame = self.keys[index]
         image = load_image(image_path(self.root, subject, sequence, frame))
-        side = BOX_PIXELS_PER_SCALE * float(self.params["scale_img"][index, 0])
-        return crop_square(image, self.params["center_img"][index], side, self.image_size)
+        return crop_square(image, *self.box(index), self.image_size)
 
     def __getitem__(self, index: int) -> dict:
         item = {"transl": torch.from_numpy(self.params["root_loc"][index])}
-        if self.labels:
+        if self.has_labels:
             course = {k: torch.from_numpy(self.params[k][index]) for k in PARAM_KEYS}
             item.update(course_to_smplx(course))
         item.update(
@@ -217,7 +230,7 @@ class H36MDataset(torch.utils.data.Dataset):
             scale_img=torch.from_numpy(self.params["scale_img"][index]).squeeze(0),
             id=self.sample_id(index), action=action_name(self.keys[index][1]),
         )
-        if self.body_model is not None and self.labels:
+        if self.body_model is not None and self.has_labels:
             with torch.no_grad():
                 out = self.body_model(**{k: v[None] for k, v in course_to_smplx(course).items()})
             item.update(vertices=out.vertices[0], joints=out.joints[0])
@@ -292,17 +305,16 @@ class _CropJob(torch.utils.data.Dataset):
     """Decodes and crops one sample for the cache build, returning errors instead of raising."""
 
     def __init__(self, dataset: H36MDataset):
-        self.root, self.keys, self.params, self.size = dataset.root, dataset.keys, dataset.params, dataset.image_size
+        self.dataset = dataset
 
     def __len__(self):
-        return len(self.keys)
+        return len(self.dataset.keys)
 
     def __getitem__(self, index):
-        subject, sequence, frame = self.keys[index]
-        path = image_path(self.root, subject, sequence, frame)
+        subject, sequence, frame = self.dataset.keys[index]
+        path = image_path(self.dataset.root, subject, sequence, frame)
         try:
             image = load_image(path)
         except BadSampleError as err:
             return index, None, (str(err.path), err.problem)
-        side = BOX_PIXELS_PER_SCALE * float(self.params["scale_img"][index, 0])
-        return index, crop_square(image, self.params["center_img"][index], side, self.size), None
+        return index, crop_square(image, *self.dataset.box(index), self.dataset.image_size), None

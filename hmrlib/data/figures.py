@@ -37,8 +37,7 @@ def preprocessing_steps(dataset: H36MDataset, index: int, ax_row):
     import matplotlib.pyplot as plt
 
     image = full_image(dataset, index)
-    center = dataset.params["center_img"][index]
-    side = BOX_PIXELS_PER_SCALE * float(dataset.params["scale_img"][index, 0])
+    center, side = dataset.box(index)
     left, top, side_px = pixel_box(center, side)
     ax_row[0].imshow(image)
     ax_row[0].add_patch(plt.Rectangle((left, top), side_px, side_px, fill=False, color="lime", lw=1.5))

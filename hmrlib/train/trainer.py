@@ -180,9 +180,8 @@ class Trainer:
         return values
 
     def _discriminator_step(self, fake_pose: torch.Tensor) -> dict:
-        params = self.train_set.params
         index = torch.randint(len(self.train_set), (fake_pose.shape[0],), generator=self.rngs["real_poses"]).numpy()
-        real = torch.as_tensor(np.concatenate([params["root_orient"][index], params["pose_body"][index], params["pose_hand"][index]], 1), device=self.device)
+        real = torch.as_tensor(self.train_set.poses(index), device=self.device)
         logits = self.train_discriminator(torch.cat([real, fake_pose]))  # one forward: DDP-friendly
         real_logits, fake_logits = logits[:len(real)], logits[len(real):]
         loss = discriminator_loss(real_logits, fake_logits)
