@@ -4,6 +4,7 @@
 
 Renders the tiny SynthH36M set to a temporary folder when --data is not given.
 """
+
 import argparse
 import tempfile
 import time
@@ -12,8 +13,9 @@ import torch
 
 
 def samples_per_second(dataset, workers: int, batch_size: int = 16) -> float:
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers, drop_last=True,
-                                         persistent_workers=False)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, num_workers=workers, drop_last=True, persistent_workers=False
+    )
     start, count = time.perf_counter(), 0
     for batch in loader:
         count += len(batch["image"])
@@ -35,7 +37,10 @@ def main():
         cached = H36MDataset(root, image_size=args.size, cache_dir=f"{tmp}/cache", progress=False)
         from_jpeg = samples_per_second(jpeg, args.workers)
         from_cache = samples_per_second(cached, args.workers)
-    print(f"{len(jpeg)} samples at {args.size}px, {args.workers} workers: JPEG {from_jpeg:.0f} samples/s, cache {from_cache:.0f} samples/s")
+    print(
+        f"{len(jpeg)} samples at {args.size}px, {args.workers} workers: "
+        f"JPEG {from_jpeg:.0f} samples/s, cache {from_cache:.0f} samples/s"
+    )
     print(f"ratio cache / JPEG: {from_cache / from_jpeg:.1f}")
 
 

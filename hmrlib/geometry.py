@@ -2,6 +2,7 @@
 
 Letters: B batch, J joints. Axis-angle vectors are (..., 3), rotation matrices (..., 3, 3).
 """
+
 import roma
 import torch
 
@@ -19,6 +20,11 @@ def matrix_to_rotvec(matrix: torch.Tensor) -> torch.Tensor:
 def sixd_to_matrix(sixd: torch.Tensor) -> torch.Tensor:
     """(..., 6) two matrix columns (Zhou et al. 2019) -> (..., 3, 3) by Gram-Schmidt."""
     return roma.special_gramschmidt(sixd.unflatten(-1, (3, 2)))
+
+
+def matrix_to_sixd(matrix: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) -> (..., 6) its first two columns, the inverse of :func:`sixd_to_matrix`."""
+    return matrix[..., :2].flatten(-2)
 
 
 def rotate_about_camera_axis(rotvec: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:

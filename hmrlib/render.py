@@ -3,6 +3,7 @@
 Cameras are hmrlib.camera's (OpenCV convention). Meshes are (vertices (V,3), faces (F,3),
 colour RGBA (4,) or per-vertex (V,4)).
 """
+
 import numpy as np
 import scipy.sparse
 
@@ -27,7 +28,9 @@ class _NormalCache:
         if self._faces is None or self._faces.shape != faces.shape or not np.array_equal(self._faces, faces):
             rows = faces.ravel()
             cols = np.repeat(np.arange(len(faces)), 3)
-            self._incidence = scipy.sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(vertices), len(faces)))
+            self._incidence = scipy.sparse.csr_matrix(
+                (np.ones(len(rows)), (rows, cols)), shape=(len(vertices), len(faces))
+            )
             self._faces = faces.copy()
         tri = vertices[faces]
         normals = self._incidence @ np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # area-weighted
@@ -57,7 +60,9 @@ class Renderer:
         self._renderer = _shared_offscreen()
         self._normals = _NormalCache()
 
-    def render(self, meshes, intrinsics: Intrinsics, extrinsic=IDENTITY_EXTRINSIC, background=None, alpha=1.0, lights=None):
+    def render(
+        self, meshes, intrinsics: Intrinsics, extrinsic=IDENTITY_EXTRINSIC, background=None, alpha=1.0, lights=None
+    ):
         """Returns (image (H,W,3) uint8, depth (H,W) float32 metres, 0 where empty).
 
         With a background (H,W,3) uint8 the meshes are blended over it with opacity ``alpha``;
@@ -87,17 +92,24 @@ class Renderer:
             self._renderer.viewport_width, self._renderer.viewport_height = intrinsics.width, intrinsics.height
             rgba, depth = self._renderer.render(scene, flags=pyrender.RenderFlags.RGBA)
             coverage = (depth > 0)[..., None] * alpha
-            base = np.full((intrinsics.height, intrinsics.width, 3), 255, np.uint8) if background is None else background
+            base = (
+                np.full((intrinsics.height, intrinsics.width, 3), 255, np.uint8) if background is None else background
+            )
             results.append(((coverage * rgba[..., :3] + (1 - coverage) * base).round().astype(np.uint8), depth))
         return results
 
     def _mesh(self, vertices, faces, colour):
         per_vertex = colour.ndim == 2
         material = pyrender.MetallicRoughnessMaterial(
-            baseColorFactor=(1.0, 1.0, 1.0, 1.0) if per_vertex else colour, metallicFactor=0.0, roughnessFactor=0.8)
+            baseColorFactor=(1.0, 1.0, 1.0, 1.0) if per_vertex else colour, metallicFactor=0.0, roughnessFactor=0.8
+        )
         primitive = pyrender.Primitive(
-            positions=vertices, normals=self._normals(vertices, faces), indices=faces,
-            color_0=colour if per_vertex else None, material=material)
+            positions=vertices,
+            normals=self._normals(vertices, faces),
+            indices=faces,
+            color_0=colour if per_vertex else None,
+            material=material,
+        )
         return pyrender.Mesh([primitive])
 
 
@@ -129,7 +141,15 @@ def error_colours(errors: np.ndarray, vmax: float) -> np.ndarray:
     return colormaps["inferno"](np.clip(errors / vmax, 0, 1))
 
 
-def turntable(vertices: np.ndarray, faces: np.ndarray, path, colour=BODY_COLOUR, frames: int = 36, size: int = 384, seconds: float = 3.0):
+def turntable(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    path,
+    colour=BODY_COLOUR,
+    frames: int = 36,
+    size: int = 384,
+    seconds: float = 3.0,
+):
     """An animated GIF of camera-frame vertices turning once about their vertical axis."""
     from PIL import Image
 
@@ -139,7 +159,11 @@ def turntable(vertices: np.ndarray, faces: np.ndarray, path, colour=BODY_COLOUR,
     intrinsics = Intrinsics(focal, focal, size / 2, size / 2, size, size)
     shift = np.array([0.0, 0.0, focal * extent * 1.3 / size]) - centre  # the body fills ~75% of the frame
     renderer = Renderer()
-    images = [Image.fromarray(renderer.render([(rotate_about(vertices, centre, a, 0.0) + shift, faces, colour)], intrinsics)[0])
-              for a in np.linspace(0, 360, frames, endpoint=False)]
+    images = [
+        Image.fromarray(
+            renderer.render([(rotate_about(vertices, centre, a, 0.0) + shift, faces, colour)], intrinsics)[0]
+        )
+        for a in np.linspace(0, 360, frames, endpoint=False)
+    ]
     images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 * seconds / frames), loop=0)
     return path

@@ -3,13 +3,34 @@
 Frame (SMPL's): metres, y up, the body faces +z, the character's left is +x.
 Pose vectors are axis-angle, joint-major: ``pose[..., 3*j:3*j+3]`` rotates joint ``j``.
 """
+
 import torch
 
 JOINT_NAMES = (
-    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee",
-    "spine2", "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot",
-    "neck", "left_collar", "right_collar", "head", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand", "right_hand",
+    "pelvis",
+    "left_hip",
+    "right_hip",
+    "spine1",
+    "left_knee",
+    "right_knee",
+    "spine2",
+    "left_ankle",
+    "right_ankle",
+    "spine3",
+    "left_foot",
+    "right_foot",
+    "neck",
+    "left_collar",
+    "right_collar",
+    "head",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hand",
+    "right_hand",
 )
 NUM_JOINTS = len(JOINT_NAMES)  # 24
 PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
@@ -25,7 +46,7 @@ def _mirror_permutation() -> tuple[int, ...]:
     perm = []
     for name in JOINT_NAMES:
         side = next((s for s in swap if name.startswith(s)), None)
-        perm.append(index[swap[side] + name[len(side):]] if side else index[name])
+        perm.append(index[swap[side] + name[len(side) :]] if side else index[name])
     return tuple(perm)
 
 

@@ -3,13 +3,11 @@ import pytest
 import torch
 from scipy.ndimage import binary_dilation
 
-from hmrlib.augment import AugmentConfig, apply, augment, sample
 from hmrlib.data.crop import crop_square
 from hmrlib.data.dataset import H36MDataset
-from hmrlib.data.figures import camera_intrinsics, full_image
-from hmrlib.data.h36m import parse_sequence
 from hmrlib.render import Renderer
 from hmrlib.skeleton import mirror_pose
+from hmrlib.train.augment import AugmentConfig, apply, augment, sample
 
 CONFIG = AugmentConfig()
 
@@ -38,7 +36,18 @@ def test_p_zero_leaves_images_bit_identical():
 
 def test_every_op_changes_the_image_at_p_one():
     images = torch.rand(4, 3, 32, 32) * 0.5 + 0.25
-    for op in ("flip", "rotate", "translate", "scale", "brightness", "contrast", "lumaflip", "hue", "saturation", "cutout"):
+    for op in (
+        "flip",
+        "rotate",
+        "translate",
+        "scale",
+        "brightness",
+        "contrast",
+        "lumaflip",
+        "hue",
+        "saturation",
+        "cutout",
+    ):
         out, *_ = apply(images, forced(4, {op}), CONFIG)
         assert not torch.allclose(out, images, atol=1e-3), op
         assert out.min() >= 0 and out.max() <= 1
@@ -57,11 +66,19 @@ def test_label_aware_flip_twice_is_the_identity():
 
 def test_paper_mode_keeps_the_labels():
     pose = torch.randn(2, 72)
-    _, orient, body_pose, _ = apply(torch.rand(2, 3, 16, 16), forced(2, {"flip", "rotate"}, angle=0.5), AugmentConfig(label_aware=False), pose[:, :3], pose[:, 3:])
+    _, orient, body_pose, _ = apply(
+        torch.rand(2, 3, 16, 16),
+        forced(2, {"flip", "rotate"}, angle=0.5),
+        AugmentConfig(label_aware=False),
+        pose[:, :3],
+        pose[:, 3:],
+    )
     assert torch.equal(orient, pose[:, :3]) and torch.equal(body_pose, pose[:, 3:])
 
 
-@pytest.mark.parametrize("ops, angle", [({"flip"}, 0.0), ({"rotate"}, 0.6), ({"flip", "rotate", "scale", "translate"}, -1.1)])
+@pytest.mark.parametrize(
+    "ops, angle", [({"flip"}, 0.0), ({"rotate"}, 0.6), ({"flip", "rotate", "scale", "translate"}, -1.1)]
+)
 def test_augmented_labels_still_project_onto_the_body(tiny_root, standin, ops, angle):
     """Crop a synthetic frame around the principal point, augment image and labels, rebuild the
     mesh from the new labels alone and project it through the returned 2D transform: it must
@@ -69,11 +86,11 @@ def test_augmented_labels_still_project_onto_the_body(tiny_root, standin, ops, a
     dataset = H36MDataset(tiny_root, subjects=["S1"], actions=["Walking"])
     index = 5
     item = dataset[index]
-    intrinsics = camera_intrinsics(tiny_root, parse_sequence(dataset.keys[index][1])[1])
+    intrinsics = dataset.intrinsics(index)
     params = {k: item[k][None] for k in ("global_orient", "body_pose", "betas", "transl")}
     with torch.no_grad():
         vertices = standin(**params).vertices[0].numpy()
-    _, depth = Renderer().render([(vertices, standin.faces, (1, 1, 1, 1))], intrinsics, background=full_image(dataset, index))
+    _, depth = Renderer().render([(vertices, standin.faces, (1, 1, 1, 1))], intrinsics, background=dataset.image(index))
     size, side, centre = 256, float(intrinsics.width), (intrinsics.cx, intrinsics.cy)
     mask = crop_square(np.repeat((depth > 0)[..., None] * 255, 3, 2).astype(np.uint8), centre, side, size)
     mask = torch.as_tensor(mask).permute(2, 0, 1)[None].float() / 255
@@ -95,7 +112,8 @@ def test_augmented_labels_still_project_onto_the_body(tiny_root, standin, ops, a
     norm = np.stack([(2 * crop_u + 1) / size - 1, (2 * crop_v + 1) / size - 1, np.ones_like(u)])
     # the labels already hold flip and rotation; scale and translation move the image only
     only_2d = forced(1, ops & {"scale", "translate"}, scale=1.1, translate=torch.tensor([[0.05, -0.04]]))
-    from hmrlib.augment import geometric_matrix
+    from hmrlib.train.augment import geometric_matrix
+
     warped = geometric_matrix(only_2d)[0].numpy() @ norm
     px = np.round(((warped[0] + 1) * size - 1) / 2).astype(int)
     py = np.round(((warped[1] + 1) * size - 1) / 2).astype(int)

@@ -2,12 +2,11 @@ import numpy as np
 import pytest
 import smplx
 import torch
+from conftest import pose_body
 
 from hmrlib.body import course_to_smplx, load_body_model, smplx_to_course
 from hmrlib.body.example_poses import STRIDE_AND_WAVE, make_pose
 from hmrlib.skeleton import JOINT_NAMES, PARENTS, mirror_pose
-
-from conftest import pose_body
 
 
 def height(vertices):
@@ -18,7 +17,12 @@ def test_standin_loads_through_smplx(standin):
     assert isinstance(standin.smpl, smplx.SMPL)
     assert standin.is_standin and standin.num_betas == 10
     for batch in (1, 3):
-        out = standin(global_orient=torch.zeros(batch, 3), body_pose=torch.zeros(batch, 69), betas=torch.zeros(batch, 10), transl=torch.ones(batch, 3))
+        out = standin(
+            global_orient=torch.zeros(batch, 3),
+            body_pose=torch.zeros(batch, 69),
+            betas=torch.zeros(batch, 10),
+            transl=torch.ones(batch, 3),
+        )
         assert out.vertices.shape == (batch, standin.num_vertices, 3)
         assert out.joints.shape == (batch, 24, 3)
     assert list(standin.parameters()) == []  # nothing for an optimiser to pick up by mistake
@@ -30,7 +34,12 @@ def test_wrong_input_shape_is_named(standin):
 
 
 def test_transl_places_the_pelvis(standin):
-    out = standin(global_orient=torch.zeros(1, 3), body_pose=torch.zeros(1, 69), betas=torch.zeros(1, 10), transl=torch.tensor([[0.1, 0.2, 3.0]]))
+    out = standin(
+        global_orient=torch.zeros(1, 3),
+        body_pose=torch.zeros(1, 69),
+        betas=torch.zeros(1, 10),
+        transl=torch.tensor([[0.1, 0.2, 3.0]]),
+    )
     assert torch.allclose(out.joints[0, 0], torch.tensor([0.1, 0.2, 3.0]), atol=2e-3)
 
 
@@ -85,7 +94,7 @@ def reference_lbs(arrays, pose, betas):
     """Linear blend skinning written out joint by joint, independently of smplx."""
     shaped = arrays["v_template"] + arrays["shapedirs"][:, :, :10] @ betas
     joints = arrays["J_regressor"] @ shaped
-    rotations = [rodrigues(pose[3 * j:3 * j + 3]) for j in range(24)]
+    rotations = [rodrigues(pose[3 * j : 3 * j + 3]) for j in range(24)]
     if "posedirs" in arrays:
         pose_feature = np.concatenate([(r - np.eye(3)).ravel() for r in rotations[1:]])
         shaped = shaped + arrays["posedirs"] @ pose_feature
@@ -108,7 +117,9 @@ def test_smplx_matches_an_independent_lbs(standin, standin_arrays):
     rng = np.random.default_rng(1)
     for _ in range(2):
         pose, betas = rng.normal(scale=0.4, size=72), rng.normal(size=10)
-        expected = reference_lbs({k: v.astype(np.float64) for k, v in standin_arrays.items() if v.dtype.kind == "f"}, pose, betas)
+        expected = reference_lbs(
+            {k: v.astype(np.float64) for k, v in standin_arrays.items() if v.dtype.kind == "f"}, pose, betas
+        )
         np.testing.assert_allclose(pose_body(standin, pose, betas)[0], expected, atol=2e-5)
 
 
@@ -122,7 +133,13 @@ def test_mirrored_pose_gives_the_mirrored_mesh(standin, standin_arrays):
 
 
 def test_course_names_round_trip():
-    course = {"root_orient": np.ones(3), "pose_body": np.arange(63.0), "pose_hand": -np.ones(6), "betas": np.zeros(10), "root_loc": np.array([0, 0, 5.0])}
+    course = {
+        "root_orient": np.ones(3),
+        "pose_body": np.arange(63.0),
+        "pose_hand": -np.ones(6),
+        "betas": np.zeros(10),
+        "root_loc": np.array([0, 0, 5.0]),
+    }
     params = course_to_smplx(course)
     assert params["body_pose"].shape == (69,)
     back = smplx_to_course(params)

@@ -32,15 +32,18 @@ def break_params(root, frame=1, **changes):
     return path
 
 
-@pytest.mark.parametrize("changes, problem", [
-    ({"betas": None}, "missing key 'betas'"),
-    ({"pose_body": np.zeros(60)}, "'pose_body' has 60 values, expected 63"),
-    ({"root_loc": np.array([0, np.nan, 4.0])}, "'root_loc' contains NaN or inf"),
-    ({"root_orient": np.array([0, np.inf, 0])}, "'root_orient' contains NaN or inf"),
-    ({"center_img": np.array([5000.0, 5000.0])}, "lies wholly outside the 320x321 image"),
-    ({"center_img": np.array([-30.0, 160.0])}, "% of the box lies outside"),
-    ({"scale_img": np.array(-1.0)}, "scale_img must be positive"),
-])
+@pytest.mark.parametrize(
+    "changes, problem",
+    [
+        ({"betas": None}, "missing key 'betas'"),
+        ({"pose_body": np.zeros(60)}, "'pose_body' has 60 values, expected 63"),
+        ({"root_loc": np.array([0, np.nan, 4.0])}, "'root_loc' contains NaN or inf"),
+        ({"root_orient": np.array([0, np.inf, 0])}, "'root_orient' contains NaN or inf"),
+        ({"center_img": np.array([5000.0, 5000.0])}, "lies wholly outside the 320x321 image"),
+        ({"center_img": np.array([-30.0, 160.0])}, "% of the box lies outside"),
+        ({"scale_img": np.array(-1.0)}, "scale_img must be positive"),
+    ],
+)
 def test_bad_params_are_named(small_root, changes, problem):
     path = break_params(small_root, **changes)
     with pytest.raises(BadSampleError, match=problem) as info:
@@ -121,7 +124,7 @@ def test_index_cache_notices_an_edited_file(small_root, tmp_path):
     cache = tmp_path / "cache"
     first = H36MDataset(small_root, cache_dir=cache, progress=False)
     again = H36MDataset(small_root, cache_dir=cache, progress=False)
-    assert again.keys == first.keys and np.array_equal(again.params["pose_body"], first.params["pose_body"])
+    assert again.keys == first.keys and np.array_equal(again.params["body_pose"], first.params["body_pose"])
     assert len(list(cache.glob("index_*.npz"))) == 1
     break_params(small_root, frame=2, root_loc=np.array([0, np.nan, 4.0]))
     with pytest.raises(BadSampleError, match="'root_loc' contains NaN"):

@@ -3,8 +3,8 @@ import torch
 
 from hmrlib.data.actions import generate_action
 from hmrlib.data.h36m import ACTIONS
-from hmrlib.losses import discriminator_loss, generator_adversarial_losses
 from hmrlib.models import PoseDiscriminator
+from hmrlib.train.losses import discriminator_loss, generator_adversarial_losses
 
 
 def real_poses(count, seed):
@@ -41,7 +41,9 @@ def test_noise_rule_moves_the_std_in_the_right_direction():
     mixed = sure.clone()
     mixed[:, :10] = -1.0
     disc.adapt_noise(mixed.sigmoid().mean(0))
-    assert torch.allclose(disc.noise_std[:10], torch.zeros(10)) and torch.allclose(disc.noise_std[10:], torch.full((14,), 0.02))
+    assert torch.allclose(disc.noise_std[:10], torch.zeros(10)) and torch.allclose(
+        disc.noise_std[10:], torch.full((14,), 0.02)
+    )
     for _ in range(5):
         disc.adapt_noise(unsure.sigmoid().mean(0))
     assert (disc.noise_std == 0).all()  # clamped at zero
@@ -53,7 +55,7 @@ def test_separates_real_from_shuffled_joint_poses():
     train, test = real_poses(3000, 0), real_poses(600, 1)
     disc = PoseDiscriminator()
     optimiser = torch.optim.AdamW(disc.parameters(), lr=1e-3, weight_decay=0.01)
-    for step in range(300):
+    for _ in range(300):
         real = train[torch.randint(len(train), (64,), generator=generator)]
         fake = shuffle_joints(real, generator)
         loss = discriminator_loss(disc(real), disc(fake))
@@ -67,4 +69,6 @@ def test_separates_real_from_shuffled_joint_poses():
     # A per-joint discriminator sees one joint: a shuffled-in rotation close to its own range
     # (many joints rest near the identity) is indistinguishable, so only "above chance" holds.
     assert accuracy[:-1].mean() > 0.6 and (accuracy[:-1] > 0.5).all()
-    assert generator_adversarial_losses(fake_logits)["disc_full"] > generator_adversarial_losses(real_logits)["disc_full"]
+    assert (
+        generator_adversarial_losses(fake_logits)["disc_full"] > generator_adversarial_losses(real_logits)["disc_full"]
+    )

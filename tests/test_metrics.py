@@ -1,7 +1,6 @@
-
 import torch
 
-from hmrlib.metrics import course_mse, mpjpe, pa_mpjpe, procrustes_align, pve
+from hmrlib.evaluation.metrics import course_mse, mpjpe, pa_mpjpe, procrustes_align, pve
 
 
 def random_rotation(generator):

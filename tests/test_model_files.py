@@ -5,10 +5,9 @@ import types
 import numpy as np
 import pytest
 import scipy.sparse
+from conftest import pose_body
 
 from hmrlib.body import ModelFileError, load_body_model
-
-from conftest import pose_body
 
 
 class FakeCh:
@@ -67,6 +66,7 @@ def test_refuses_a_pickle_that_runs_code(tmp_path):
     class Payload:
         def __reduce__(self):
             import os
+
             return (os.system, (f"touch {marker}",))
 
     path = tmp_path / "evil.pkl"
@@ -83,13 +83,16 @@ def test_missing_file_names_the_path(tmp_path):
         load_body_model(tmp_path, gender="female")
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda a: a.pop("shapedirs"), "missing 'shapedirs'"),
-    (lambda a: a.update(weights=a["weights"][:, :23]), r"'weights' has shape \(13348, 23\)"),
-    (lambda a: a["v_template"].__setitem__((5, 1), np.nan), "'v_template' contains NaN"),
-    (lambda a: a.update(f=a["f"] + 100000), "'f' indexes vertices outside"),
-    (lambda a: a.pop("landmark_vertices"), "needs 'landmark_vertices'"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda a: a.pop("shapedirs"), "missing 'shapedirs'"),
+        (lambda a: a.update(weights=a["weights"][:, :23]), r"'weights' has shape \(13348, 23\)"),
+        (lambda a: a["v_template"].__setitem__((5, 1), np.nan), "'v_template' contains NaN"),
+        (lambda a: a.update(f=a["f"] + 100000), "'f' indexes vertices outside"),
+        (lambda a: a.pop("landmark_vertices"), "needs 'landmark_vertices'"),
+    ],
+)
 def test_broken_npz_is_named(tmp_path, standin_arrays, damage, message):
     arrays = {k: v.copy() for k, v in standin_arrays.items()}
     damage(arrays)

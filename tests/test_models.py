@@ -1,15 +1,15 @@
 import pytest
 import torch
 
-from hmrlib.losses import LossWeights, vertex_losses, weighted_total
 from hmrlib.models import Backbone, Generator, ModelConfig, ResidualShapeHead, SuperGATPoseHead
 from hmrlib.skeleton import NUM_JOINTS
+from hmrlib.train.losses import LossWeights, vertex_losses, weighted_total
 
 torch.manual_seed(0)
 
 
 def make(variant, **overrides):
-    return Generator(ModelConfig(variant=variant, pretrained="none", **overrides), BODY)
+    return Generator(ModelConfig(variant=variant, pretrained="none", **overrides))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -18,33 +18,60 @@ def body(standin):
     BODY = standin
 
 
-@pytest.mark.parametrize("variant, rotation", [("resnet50", "axis-angle"), ("resnext_supergat", "axis-angle"),
-                                               ("resnext_supergat_disc", "axis-angle"), ("resnext_supergat", "6d")])
+@pytest.mark.parametrize(
+    "variant, rotation",
+    [
+        ("resnet50", "axis-angle"),
+        ("resnext_supergat", "axis-angle"),
+        ("resnext_supergat_disc", "axis-angle"),
+        ("resnext_supergat", "6d"),
+    ],
+)
 def test_output_shapes(variant, rotation):
     model = make(variant, rotation=rotation).train()
-    out = model(torch.rand(3, 3, 64, 64), transl=torch.tensor([0.0, 0.0, 4.0]).expand(3, 3))
+    out = model(torch.rand(3, 3, 64, 64))
     assert out.pose.shape == (3, 72) and out.betas.shape == (3, 10)
-    assert out.vertices.shape == (3, BODY.num_vertices, 3) and out.joints.shape == (3, 24, 3)
-    assert torch.allclose(out.joints[:, 0, 2], torch.tensor(4.0), atol=0.1)  # placed by transl
+    mesh = BODY.mesh(out.pose, out.betas, transl=torch.tensor([0.0, 0.0, 4.0]).expand(3, 3))
+    assert mesh.vertices.shape == (3, BODY.num_vertices, 3) and mesh.joints.shape == (3, 24, 3)
+    assert torch.allclose(mesh.joints[:, 0, 2], torch.tensor(4.0), atol=0.1)  # placed by transl
     assert (out.attention_loss is None) == (variant == "resnet50")
 
 
-def test_sixd_head_starts_at_the_identity():
-    head = SuperGATPoseHead(rotation="6d")
-    torch.nn.init.zeros_(head.readout.weight)
-    pose, _ = head.eval()(torch.randn(2, 2048))
-    assert torch.allclose(pose, torch.zeros(2, 72), atol=1e-6)
+@pytest.mark.parametrize(
+    "variant, rotation",
+    [("resnet50", "axis-angle"), ("resnext_supergat", "axis-angle"), ("resnet50", "6d"), ("resnext_supergat", "6d")],
+)
+def test_every_head_starts_at_the_mean_pose(variant, rotation):
+    model = make(variant, rotation=rotation).eval()
+    mean_pose, mean_betas = 0.3 * torch.randn(72), torch.randn(10)
+    model.set_mean_parameters(mean_pose, mean_betas)
+    for head in (model.pose_head, model.shape_head):
+        last = (
+            head.readout
+            if isinstance(head, SuperGATPoseHead)
+            else head.output[-1]
+            if isinstance(head, ResidualShapeHead)
+            else head.linear
+        )
+        torch.nn.init.zeros_(last.weight)
+    out = model(torch.rand(2, 3, 64, 64))
+    assert torch.allclose(out.pose, mean_pose.expand(2, -1), atol=1e-5)
+    assert torch.allclose(out.betas, mean_betas.expand(2, -1), atol=1e-5)
+    assert torch.equal(model.state_dict()["mean_pose"], mean_pose)  # saved with the weights
 
 
 def test_gradients_reach_every_trainable_parameter_and_no_frozen_one():
     model = make("resnext_supergat", fine_tune="last2").train()
-    out = model(torch.rand(4, 3, 64, 64), transl=torch.zeros(4, 3))
-    terms = vertex_losses(out.vertices, torch.zeros_like(out.vertices))
+    out = model(torch.rand(4, 3, 64, 64))
+    vertices = BODY.mesh(out.pose, out.betas, transl=torch.zeros(4, 3)).vertices
+    terms = vertex_losses(vertices, torch.zeros_like(vertices))
     terms["attention"] = out.attention_loss
     weighted_total(terms, LossWeights()).backward()
     trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
     frozen = {n: p for n, p in model.named_parameters() if not p.requires_grad}
-    assert all(n.startswith(("backbone.net.layer4.1", "backbone.net.layer4.2", "pose_head", "shape_head")) for n in trainable)
+    assert all(
+        n.startswith(("backbone.net.layer4.1", "backbone.net.layer4.2", "pose_head", "shape_head")) for n in trainable
+    )
     assert any(n.startswith("backbone.net.layer1") for n in frozen)
     missing = [n for n, p in trainable.items() if p.grad is None or not p.grad.abs().sum() > 0]
     assert not missing, missing
@@ -65,12 +92,20 @@ def test_attention_loss_in_training_only():
     assert loss is None
 
 
-def test_negative_samples_stay_inside_each_graph():
+@pytest.mark.parametrize("batch_size", [2, 8, 64])
+def test_negatives_are_non_edges_of_their_own_graph_fixed_in_number(batch_size):
     head = SuperGATPoseHead().train()
-    head(torch.randn(8, 2048))
-    for conv in head.convs:
-        edges = conv.negative_sampling(*head.batched_graph(8)[:1], 8 * NUM_JOINTS, head.batched_graph(8)[1])
-        assert (edges[0] // NUM_JOINTS == edges[1] // NUM_JOINTS).all()
+    negatives = head.negative_edges(batch_size)
+    per_graph = head.negatives_per_graph
+    assert negatives.shape == (2, batch_size * per_graph)  # the same count per graph, whatever the batch
+    graph = negatives // NUM_JOINTS
+    assert (graph[0] == graph[1]).all() and torch.equal(graph[0], torch.arange(batch_size).repeat_interleave(per_graph))
+    edges = {tuple(e) for e in head.edge_index.T.tolist()}
+    local = (negatives % NUM_JOINTS).T.tolist()
+    assert not any(tuple(pair) in edges or pair[0] == pair[1] for pair in local)
+    assert len({(g, *pair) for g, pair in zip(graph[0].tolist(), local)}) == len(local)  # no pair twice in a graph
+    # positives per graph: 2E directed edges + 24 self-loops; PyG's ratio 0.5 of them as negatives
+    assert per_graph == round(0.5 * (head.edge_index.shape[1] + NUM_JOINTS))
 
 
 def test_shape_head_depth_and_width():
@@ -81,7 +116,7 @@ def test_shape_head_depth_and_width():
     assert dropouts and set(dropouts) == {0.05}
 
 
-def test_state_dict_leaves_out_the_body_model_and_reloads():
+def test_state_dict_holds_the_network_only_and_reloads():
     model = make("resnet50")
     state = model.state_dict()
     assert not any(k.startswith("body.") for k in state)

@@ -9,7 +9,11 @@ from hmrlib.render import Renderer
 
 def test_silhouette_covers_projected_vertices(standin):
     with torch.no_grad():
-        vertices = standin(global_orient=torch.zeros(1, 3), body_pose=torch.zeros(1, 69), betas=torch.zeros(1, 10)).vertices[0].numpy()
+        vertices = (
+            standin(global_orient=torch.zeros(1, 3), body_pose=torch.zeros(1, 69), betas=torch.zeros(1, 10))
+            .vertices[0]
+            .numpy()
+        )
     intrinsics = Intrinsics(fx=300.0, fy=310.0, cx=150.0, cy=110.0, width=320, height=240)
     rotation, translation = orbit_camera(vertices.mean(0), distance=4.0, azimuth_deg=30.0, elevation_deg=10.0)
     camera_points = to_camera(vertices, rotation, translation)

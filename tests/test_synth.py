@@ -6,23 +6,32 @@ import torch
 from scipy.ndimage import binary_dilation
 
 from hmrlib.body import course_to_smplx
-from hmrlib.data.actions import generate_action
-from hmrlib.data.dataset import H36MDataset, read_params
-from hmrlib.data.h36m import ACTIONS, CAMERAS, image_path, params_path
-from hmrlib.data.motions import LIMITS
-from hmrlib.data.synth import SynthConfig, _Worker, generate, is_synthetic
 from hmrlib.camera import Intrinsics
+from hmrlib.data.actions import generate_action
+from hmrlib.data.dataset import H36MDataset
+from hmrlib.data.files import read_params
+from hmrlib.data.h36m import ACTIONS, CAMERAS, image_path, is_synthetic, params_path
+from hmrlib.data.motions import LIMITS
+from hmrlib.data.synth import SynthConfig, _Worker, generate
 
 
 def test_tiny_set_has_the_course_layout(tiny_root):
     assert is_synthetic(tiny_root)
     npz = sorted((tiny_root / "H36M_data_st").rglob("*.npz"))
     jpg = sorted((tiny_root / "H36M").rglob("*.jpg"))
-    assert len(npz) == len(jpg) == 2 * 15 * 4 * 4 <= 500
+    assert len(npz) == len(jpg) == 3 * 15 * 4 * 4 <= 750
     assert params_path(tiny_root, "S9", "Walking.60457274", 3).exists()
     assert image_path(tiny_root, "S9", "Walking.60457274", 3).name == "000004.jpg"
     with np.load(npz[0]) as params:
-        assert {k: params[k].size for k in params.files} == {"betas": 10, "root_loc": 3, "root_orient": 3, "pose_body": 63, "pose_hand": 6, "center_img": 2, "scale_img": 1}
+        assert {k: params[k].size for k in params.files} == {
+            "betas": 10,
+            "root_loc": 3,
+            "root_orient": 3,
+            "pose_body": 63,
+            "pose_hand": 6,
+            "center_img": 2,
+            "scale_img": 1,
+        }
 
 
 def test_ground_truth_projects_onto_the_rendered_body(tiny_root, standin):
@@ -42,7 +51,13 @@ def test_ground_truth_projects_onto_the_rendered_body(tiny_root, standin):
                 continue
             params = read_params(params_path(tiny_root / "reproj", subject, sequence, frame))
             with torch.no_grad():
-                vertices = standin(**{k: torch.as_tensor(v, dtype=torch.float32)[None] for k, v in course_to_smplx(params).items()}).vertices[0].numpy()
+                vertices = (
+                    standin(
+                        **{k: torch.as_tensor(v, dtype=torch.float32)[None] for k, v in course_to_smplx(params).items()}
+                    )
+                    .vertices[0]
+                    .numpy()
+                )
             u, v = np.round(intrinsics.project(vertices)).astype(int).T
             visible = (u >= 0) & (u < c["width"]) & (v >= 0) & (v < c["height"])
             assert visible.mean() > 0.5
@@ -60,7 +75,8 @@ def test_generation_is_deterministic_and_resumable(tmp_path, tiny_root):
     for action in ACTIONS:
         if action != "Walking":
             (out / ".synth" / f"S1.{action}.done").touch()
-        (out / ".synth" / f"S9.{action}.done").touch()
+        for subject in ("S8", "S9"):
+            (out / ".synth" / f"{subject}.{action}.done").touch()
     assert generate(out, config, processes=1, progress=False) == 16  # only S1 Walking was left
     for frame in range(4):
         a = dict(np.load(params_path(out, "S1", "Walking.55011271", frame)))
@@ -86,7 +102,7 @@ def test_motions_are_smooth_and_within_limits(action):
 
 def test_loader_serves_every_action_and_camera(tiny_root):
     dataset = H36MDataset(tiny_root, image_size=96, with_vertices=True)
-    assert len(dataset) == 480
+    assert len(dataset) == 720
     item = dataset[17]
     assert item["image"].shape == (3, 96, 96) and 0 <= item["image"].min() and item["image"].max() <= 1
     assert item["vertices"].shape == (13348, 3) and item["joints"].shape == (24, 3)

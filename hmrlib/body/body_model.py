@@ -2,6 +2,7 @@
 
 Letters: B batch, V vertices (6890 for SMPL, 13348 for the stand-in), J = 24 joints.
 """
+
 import contextlib
 import io
 import os
@@ -19,16 +20,35 @@ from hmrlib.body.model_files import (
     read_smpl_pkl,
     validate_model_arrays,
 )
+from hmrlib.constants import REPO_ROOT
 from hmrlib.skeleton import NUM_JOINTS
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+STANDIN_NAME = "standin"  # HMRLIB_BODY_MODEL=standin chooses the stand-in explicitly
 STANDIN_PATH = REPO_ROOT / "data" / "body_models" / "standin" / "standin_smpl.npz"
 SMPL_NUM_VERTICES = 6890
 # smplx selects extra keypoints (nose, eyes, ears, toes, heels, finger tips) by vertex index.
 LANDMARK_NAMES = (
-    "nose", "reye", "leye", "rear", "lear", "LBigToe", "LSmallToe", "LHeel", "RBigToe",
-    "RSmallToe", "RHeel", "lthumb", "lindex", "lmiddle", "lring", "lpinky", "rthumb",
-    "rindex", "rmiddle", "rring", "rpinky",
+    "nose",
+    "reye",
+    "leye",
+    "rear",
+    "lear",
+    "LBigToe",
+    "LSmallToe",
+    "LHeel",
+    "RBigToe",
+    "RSmallToe",
+    "RHeel",
+    "lthumb",
+    "lindex",
+    "lmiddle",
+    "lring",
+    "lpinky",
+    "rthumb",
+    "rindex",
+    "rmiddle",
+    "rring",
+    "rpinky",
 )
 
 
@@ -65,13 +85,23 @@ class BodyModel(nn.Module):
 
     def forward(self, global_orient, body_pose, betas, transl=None) -> BodyOutput:
         batch = global_orient.shape[0]
-        for name, value, width in (("global_orient", global_orient, 3), ("body_pose", body_pose, 3 * (NUM_JOINTS - 1)), ("betas", betas, self.num_betas)):
+        for name, value, width in (
+            ("global_orient", global_orient, 3),
+            ("body_pose", body_pose, 3 * (NUM_JOINTS - 1)),
+            ("betas", betas, self.num_betas),
+        ):
             if value.shape != (batch, width):
                 raise ValueError(f"{name} must have shape ({batch}, {width}), got {tuple(value.shape)}")
         if transl is None:
             transl = global_orient.new_zeros(batch, 3)
         out = self.smpl(global_orient=global_orient, body_pose=body_pose, betas=betas, transl=transl)
         return BodyOutput(vertices=out.vertices, joints=out.joints[:, :NUM_JOINTS])
+
+    def mesh(self, pose: torch.Tensor, betas: torch.Tensor, transl: torch.Tensor | None = None) -> BodyOutput:
+        """The mesh of full poses: pose (B, 72) axis-angle (global orientation, then the 23 body
+        joints), betas (B, num_betas), transl (B, 3) or None. The one way from a predicted or
+        stored 72-value pose to vertices."""
+        return self(global_orient=pose[:, :3], body_pose=pose[:, 3:], betas=betas, transl=transl)
 
     def extra_repr(self) -> str:
         kind = "stand-in" if self.is_standin else "SMPL"
@@ -92,9 +122,10 @@ def _resolve(path, gender: str) -> Path:
 
 def load_body_model(path=None, gender: str = "neutral", num_betas: int = 10, device=None) -> BodyModel:
     """A :class:`BodyModel` from a SMPL ``.pkl``, a ``model.npz``, a folder holding either,
-    or — with no path and no ``HMRLIB_BODY_MODEL`` in the environment — hmrlib's stand-in."""
+    or — with no path and no ``HMRLIB_BODY_MODEL`` in the environment, or with ``"standin"`` —
+    hmrlib's stand-in."""
     path = path or os.environ.get("HMRLIB_BODY_MODEL")
-    path = STANDIN_PATH if path is None else _resolve(path, gender)
+    path = STANDIN_PATH if path in (None, STANDIN_NAME) else _resolve(path, gender)
     if path.suffix == ".pkl":
         arrays = read_smpl_pkl(path)
     elif path.suffix == ".npz":
@@ -105,8 +136,14 @@ def load_body_model(path=None, gender: str = "neutral", num_betas: int = 10, dev
     vertex_ids = _landmarks(path, arrays, struct.v_template.shape[0])
     with contextlib.redirect_stdout(io.StringIO()):  # smplx prints a warning for 10-beta models
         smpl = smplx.SMPL(
-            model_path=str(path), data_struct=struct, num_betas=num_betas, vertex_ids=vertex_ids,
-            create_betas=False, create_global_orient=False, create_body_pose=False, create_transl=False,
+            model_path=str(path),
+            data_struct=struct,
+            num_betas=num_betas,
+            vertex_ids=vertex_ids,
+            create_betas=False,
+            create_global_orient=False,
+            create_body_pose=False,
+            create_transl=False,
         )
     model = BodyModel(smpl, source=str(path), is_standin=bool(arrays.get("is_standin", False)))
     return model.to(device) if device is not None else model

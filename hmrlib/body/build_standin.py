@@ -9,6 +9,7 @@ left/right symmetric), kept at full resolution rather than decimated to SMPL's 6
 
 Letters: N sampled bodies, V vertices, A = 104 anny bones, J = 24 SMPL joints.
 """
+
 import json
 import math
 
@@ -41,18 +42,23 @@ def _joint_table():
     toes = [f"toe{t}-{k}" for t in range(1, 6) for k in range(1, 4) if not (t == 1 and k == 3)]
     fingers = [f"finger{f}-{k}" for f in range(2, 6) for k in range(1, 4)] + ["finger1-2", "finger1-3"]
     for side, word in (("L", "left"), ("R", "right")):
-        s = lambda names: _sided(names, side)  # noqa: E731
-        table.update({
-            f"{word}_hip": (s(["upperleg01"]), s(["upperleg01", "upperleg02"])),
-            f"{word}_knee": (s(["lowerleg01"]), s(["lowerleg01", "lowerleg02"])),
-            f"{word}_ankle": (s(["foot"]), s(["foot"])),
-            f"{word}_foot": (s([f"toe{t}-1" for t in range(1, 6)]), s(toes)),
-            f"{word}_collar": (s(["shoulder01"]), s(["clavicle", "shoulder01"])),
-            f"{word}_shoulder": (s(["upperarm01"]), s(["upperarm01", "upperarm02"])),
-            f"{word}_elbow": (s(["lowerarm01"]), s(["lowerarm01", "lowerarm02"])),
-            f"{word}_wrist": (s(["wrist"]), s(["wrist", "metacarpal1", "metacarpal2", "metacarpal3", "metacarpal4", "finger1-1"])),
-            f"{word}_hand": (s([f"finger{f}-1" for f in range(2, 6)]), s(fingers)),
-        })
+        s = lambda names, side=side: _sided(names, side)  # noqa: E731
+        table.update(
+            {
+                f"{word}_hip": (s(["upperleg01"]), s(["upperleg01", "upperleg02"])),
+                f"{word}_knee": (s(["lowerleg01"]), s(["lowerleg01", "lowerleg02"])),
+                f"{word}_ankle": (s(["foot"]), s(["foot"])),
+                f"{word}_foot": (s([f"toe{t}-1" for t in range(1, 6)]), s(toes)),
+                f"{word}_collar": (s(["shoulder01"]), s(["clavicle", "shoulder01"])),
+                f"{word}_shoulder": (s(["upperarm01"]), s(["upperarm01", "upperarm02"])),
+                f"{word}_elbow": (s(["lowerarm01"]), s(["lowerarm01", "lowerarm02"])),
+                f"{word}_wrist": (
+                    s(["wrist"]),
+                    s(["wrist", "metacarpal1", "metacarpal2", "metacarpal3", "metacarpal4", "finger1-1"]),
+                ),
+                f"{word}_hand": (s([f"finger{f}-1" for f in range(2, 6)]), s(fingers)),
+            }
+        )
     return [table[name] for name in JOINT_NAMES]
 
 
@@ -185,7 +191,9 @@ def _landmark_vertices(template: np.ndarray, weights: np.ndarray, faces: np.ndar
         # In the T-pose, finger tips are the hand vertices farthest out along x, ordered by z
         # from the thumb (front) to the pinky (back).
         hand_x = sign * template[:, 0]
-        for name, z_band in zip(("thumb", "index", "middle", "ring", "pinky"), np.array_split(np.sort(template[hand, 2])[::-1], 5)):
+        for name, z_band in zip(
+            ("thumb", "index", "middle", "ring", "pinky"), np.array_split(np.sort(template[hand, 2])[::-1], 5)
+        ):
             band = hand & (template[:, 2] <= z_band.max()) & (template[:, 2] >= z_band.min())
             picks[f"{side}{name}"] = int(np.flatnonzero(band)[np.argmax(hand_x[band])])
     return np.array([picks[name] for name in LANDMARK_NAMES])
@@ -223,7 +231,13 @@ def build_standin(num_bodies: int = 400, num_betas: int = 10, seed: int = 0) -> 
     scale = singular[:num_betas] / math.sqrt(num_bodies - 1)  # one standard deviation per beta
     shapedirs = (components[:num_betas] * scale[:, None]).reshape(num_betas, -1, 3)
     heights = np.ptp(shapedirs[..., 1] + template[None, :, 1], axis=1) - np.ptp(template[:, 1])
-    signs = np.where(np.arange(num_betas) == 0, np.sign(heights), np.sign(shapedirs.reshape(num_betas, -1)[np.arange(num_betas), np.abs(shapedirs.reshape(num_betas, -1)).argmax(1)]))
+    signs = np.where(
+        np.arange(num_betas) == 0,
+        np.sign(heights),
+        np.sign(
+            shapedirs.reshape(num_betas, -1)[np.arange(num_betas), np.abs(shapedirs.reshape(num_betas, -1)).argmax(1)]
+        ),
+    )
     shapedirs = (shapedirs * signs[:, None, None]).transpose(1, 2, 0)  # (V, 3, num_betas)
 
     weights = merge_weights(model.vertex_bone_weights.numpy(), model.vertex_bone_indices.numpy(), labels)
@@ -233,9 +247,11 @@ def build_standin(num_bodies: int = 400, num_betas: int = 10, seed: int = 0) -> 
     faces = model.faces.numpy().astype(np.int32)
 
     metadata = {
-        "source": f"anny {anny.__version__ if hasattr(anny, '__version__') else ''} topology {ANNY_TOPOLOGY}, rig anny".strip(),
-        "bodies": num_bodies, "seed": seed, "ages": "18-65 (anny SimpleShapeDistribution)",
-        "explained_variance": (singular[:num_betas] ** 2 / (singular ** 2).sum()).round(5).tolist(),
+        "source": f"anny {getattr(anny, '__version__', '')} topology {ANNY_TOPOLOGY}, rig anny".strip(),
+        "bodies": num_bodies,
+        "seed": seed,
+        "ages": "18-65 (anny SimpleShapeDistribution)",
+        "explained_variance": (singular[:num_betas] ** 2 / (singular**2).sum()).round(5).tolist(),
     }
     return {
         "v_template": template.astype(np.float32),

@@ -6,6 +6,7 @@ The full 72-value pose is root_orient ‖ pose_body ‖ pose_hand = global_orien
 vertices = LBS(params) + root_loc, so root_loc is smplx's ``transl``.
 Works on numpy arrays and torch tensors, with any leading batch dimensions.
 """
+
 import numpy as np
 import torch
 

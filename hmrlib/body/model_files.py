@@ -11,6 +11,7 @@ Both give a :class:`smplx.utils.Struct` with ``v_template (V,3)``, ``shapedirs (
 ``posedirs (V,3,207)``, ``J_regressor (24,V)``, ``weights (V,24)``, ``f (F,3)`` and
 ``kintree_table (2,24)``.
 """
+
 import codecs
 import io
 import pickle
@@ -21,6 +22,7 @@ import numpy as np
 from numpy._core import multiarray as _multiarray
 from smplx.utils import Struct
 
+from hmrlib.errors import HmrlibError
 from hmrlib.skeleton import NUM_JOINTS, PARENTS
 
 HOW_TO_GET_SMPL = (
@@ -31,7 +33,7 @@ HOW_TO_GET_SMPL = (
 NUM_POSE_BASIS = (NUM_JOINTS - 1) * 9  # 207 pose-corrective blend shapes in SMPL
 
 
-class ModelFileError(ValueError):
+class ModelFileError(HmrlibError, ValueError):
     """A body-model file is missing, unreadable or not in SMPL format."""
 
     def __init__(self, path, problem: str):
@@ -100,9 +102,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         try:
             return _ALLOWED_GLOBALS[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(
-                f"refusing to load {module}.{name}: not part of a SMPL model file"
-            ) from None
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: not part of a SMPL model file") from None
 
 
 def _plain(value):

@@ -4,6 +4,7 @@
 global orientation (T, 3) in the world (y up), and the pelvis position on the floor (T, 2) as
 (x, z) in metres. Root height is left to the renderer, which stands the feet on the floor.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,7 +75,9 @@ def loop_path(t, rng, speed):
 def wander(t, rng, reach=0.35):
     """Standing somewhere in the room, drifting and turning slowly."""
     centre = rng.uniform(-0.8, 0.8, size=2)
-    position = centre + np.stack([smooth(t, rng, reach, freq=(0.03, 0.12)), smooth(t, rng, reach, freq=(0.03, 0.12))], 1)
+    position = centre + np.stack(
+        [smooth(t, rng, reach, freq=(0.03, 0.12)), smooth(t, rng, reach, freq=(0.03, 0.12))], 1
+    )
     yaw = rng.uniform(-np.pi, np.pi) + smooth(t, rng, 0.8, freq=(0.02, 0.1))
     return position, yaw
 
@@ -93,13 +96,18 @@ def directions(t, rng):
     point_left = {"left_shoulder": {"flex": 1.3, "abd": -0.2}, "left_elbow": {"flex": 0.1}, "neck": {"twist": 0.3}}
     point_right = {"right_shoulder": {"flex": 1.1, "abd": -0.1}, "right_elbow": {"flex": 0.15}, "neck": {"twist": -0.3}}
     point_side = {"right_shoulder": {"abd": 1.35, "flex": 0.2}, "right_elbow": {"flex": 0.1}, "neck": {"twist": -0.6}}
-    return merge(relaxed_stand(t, rng), blend_keyposes(t, rng, [{}, point_left, point_right, point_side])), wander(t, rng)
+    return merge(relaxed_stand(t, rng), blend_keyposes(t, rng, [{}, point_left, point_right, point_side])), wander(
+        t, rng
+    )
 
 
 def discussion(t, rng):
     gesture = {}
     for side in ("left", "right"):
-        gesture[f"{side}_shoulder"] = {"flex": 0.35 + smooth(t, rng, 0.25, freq=(0.2, 0.8)), "abd": 0.2 + smooth(t, rng, 0.1)}
+        gesture[f"{side}_shoulder"] = {
+            "flex": 0.35 + smooth(t, rng, 0.25, freq=(0.2, 0.8)),
+            "abd": 0.2 + smooth(t, rng, 0.1),
+        }
         gesture[f"{side}_elbow"] = {"flex": 1.0 + smooth(t, rng, 0.35, freq=(0.4, 1.5)), "twist": smooth(t, rng, 0.3)}
     return merge(relaxed_stand(t, rng), gesture, {"neck": {"twist": smooth(t, rng, 0.3)}}), wander(t, rng, 0.25)
 
@@ -118,17 +126,31 @@ def eating(t, rng):
 
 
 def greeting(t, rng):
-    wave = {"right_shoulder": {"abd": 0.2, "flex": 0.3}, "right_elbow": {"flex": 1.4 + 0.4 * np.sin(2 * np.pi * 1.8 * t)}}
+    wave = {
+        "right_shoulder": {"abd": 0.2, "flex": 0.3},
+        "right_elbow": {"flex": 1.4 + 0.4 * np.sin(2 * np.pi * 1.8 * t)},
+    }
     handshake = {"right_shoulder": {"flex": 0.75}, "right_elbow": {"flex": 0.7 + 0.15 * np.sin(2 * np.pi * 2.0 * t)}}
     bow = {"spine1": {"flex": 0.3}, "spine2": {"flex": 0.2}, "neck": {"flex": 0.3}}
-    hug = {"left_shoulder": {"flex": 1.2, "abd": 0.3}, "right_shoulder": {"flex": 1.2, "abd": 0.3}, "left_elbow": {"flex": 0.6}, "right_elbow": {"flex": 0.6}}
-    return merge(relaxed_stand(t, rng), blend_keyposes(t, rng, [{}, wave, handshake, bow, hug], hold=(0.8, 2.0))), wander(t, rng, 0.4)
+    hug = {
+        "left_shoulder": {"flex": 1.2, "abd": 0.3},
+        "right_shoulder": {"flex": 1.2, "abd": 0.3},
+        "left_elbow": {"flex": 0.6},
+        "right_elbow": {"flex": 0.6},
+    }
+    return merge(
+        relaxed_stand(t, rng), blend_keyposes(t, rng, [{}, wave, handshake, bow, hug], hold=(0.8, 2.0))
+    ), wander(t, rng, 0.4)
 
 
 def phoning(t, rng):
     hand = rng.choice(["left", "right"])
     sign = 1.0 if hand == "left" else -1.0
-    phone = {f"{hand}_shoulder": {"flex": 0.55, "abd": ARM_DOWN + 0.5}, f"{hand}_elbow": {"flex": 2.3, "twist": 0.3}, "neck": {"abd": 0.12 * sign}}
+    phone = {
+        f"{hand}_shoulder": {"flex": 0.55, "abd": ARM_DOWN + 0.5},
+        f"{hand}_elbow": {"flex": 2.3, "twist": 0.3},
+        "neck": {"abd": 0.12 * sign},
+    }
     other = "right" if hand == "left" else "left"
     gesture = {f"{other}_elbow": {"flex": 0.6 + smooth(t, rng, 0.4, freq=(0.3, 1.0))}}
     return merge(relaxed_stand(t, rng), phone, gesture), wander(t, rng, 0.5)
@@ -138,16 +160,27 @@ def posing(t, rng):
     hands_on_hips = merge(_both("shoulder", abd=0.9, flex=-0.3), _both("elbow", flex=1.7))
     arms_crossed = merge(_both("shoulder", flex=0.7, abd=0.45), _both("elbow", flex=2.1))
     victory = merge(_both("shoulder", abd=1.35 - ARM_DOWN, flex=0.1), _both("elbow", flex=0.2))
-    lunge = {"left_hip": {"flex": 0.6}, "left_knee": {"flex": 0.7}, "right_hip": {"flex": -0.3}, "spine1": {"flex": 0.1}}
+    lunge = {
+        "left_hip": {"flex": 0.6},
+        "left_knee": {"flex": 0.7},
+        "right_hip": {"flex": -0.3},
+        "spine1": {"flex": 0.1},
+    }
     flex_arms = merge(_both("shoulder", abd=1.3), _both("elbow", flex=1.8, twist=-0.4))
-    return merge(relaxed_stand(t, rng), blend_keyposes(t, rng, [hands_on_hips, arms_crossed, victory, lunge, flex_arms], hold=(1.5, 3.0))), wander(t, rng, 0.2)
+    return merge(
+        relaxed_stand(t, rng),
+        blend_keyposes(t, rng, [hands_on_hips, arms_crossed, victory, lunge, flex_arms], hold=(1.5, 3.0)),
+    ), wander(t, rng, 0.2)
 
 
 def purchases(t, rng):
     c = hand_to_face_cycle(t, rng, period=(3.0, 6.0), hold=0.6)
     reach = merge(
         {"spine1": {"flex": 0.25 * c}, "spine2": {"flex": 0.25 * c}, "neck": {"flex": 0.2 * c}},
-        _both("shoulder", flex=0.9 * c), _both("elbow", flex=0.5 - 0.2 * c), _both("knee", flex=0.2 * c), _both("hip", flex=0.25 * c),
+        _both("shoulder", flex=0.9 * c),
+        _both("elbow", flex=0.5 - 0.2 * c),
+        _both("knee", flex=0.2 * c),
+        _both("hip", flex=0.25 * c),
     )
     return merge(relaxed_stand(t, rng), reach), wander(t, rng, 0.5)
 
@@ -168,9 +201,12 @@ def sitting_down(t, rng):
     s = np.clip(1.3 * s - 0.15, 0, 1)
     bump = np.sin(np.pi * s)
     body = merge(
-        _both("hip", flex=1.5 * s + 0.25 * bump, abd=0.08), _both("knee", flex=1.55 * s), _both("ankle", flex=-0.2 * bump),
+        _both("hip", flex=1.5 * s + 0.25 * bump, abd=0.08),
+        _both("knee", flex=1.55 * s),
+        _both("ankle", flex=-0.2 * bump),
         {"spine1": {"flex": 0.35 * bump}, "spine2": {"flex": 0.15 * bump}, "neck": {"flex": -0.15 * bump}},
-        _both("shoulder", abd=ARM_DOWN + 0.2, flex=0.6 * bump + 0.3 * s), _both("elbow", flex=0.3 + 0.6 * s),
+        _both("shoulder", abd=ARM_DOWN + 0.2, flex=0.6 * bump + 0.3 * s),
+        _both("elbow", flex=0.3 + 0.6 * s),
     )
     return body, wander(t, rng, 0.05)
 
@@ -179,7 +215,10 @@ def smoking(t, rng):
     c = hand_to_face_cycle(t, rng, period=(6.0, 10.0), hold=0.8)
     hand = rng.choice(["left", "right"])
     other = "right" if hand == "left" else "left"
-    smoke = {f"{hand}_shoulder": {"flex": 0.2 + 0.5 * c, "abd": ARM_DOWN + 0.1 + 0.35 * c}, f"{hand}_elbow": {"flex": 0.5 + 1.8 * c}}
+    smoke = {
+        f"{hand}_shoulder": {"flex": 0.2 + 0.5 * c, "abd": ARM_DOWN + 0.1 + 0.35 * c},
+        f"{hand}_elbow": {"flex": 0.5 + 1.8 * c},
+    }
     rest = {f"{other}_shoulder": {"flex": 0.35}, f"{other}_elbow": {"flex": 1.5}}
     return merge(relaxed_stand(t, rng), smoke, rest), wander(t, rng, 0.3)
 
@@ -187,7 +226,12 @@ def smoking(t, rng):
 def photo(t, rng):
     crouch = np.clip(smooth(t, rng, 0.8, freq=(0.05, 0.15)) - 0.2, 0, 1)
     camera = merge(_both("shoulder", flex=1.0, abd=0.75), _both("elbow", flex=2.0), {"neck": {"flex": 0.1}})
-    legs = merge(_both("hip", flex=0.9 * crouch), _both("knee", flex=1.6 * crouch), _both("ankle", flex=-0.4 * crouch), {"spine1": {"flex": 0.2 * crouch}})
+    legs = merge(
+        _both("hip", flex=0.9 * crouch),
+        _both("knee", flex=1.6 * crouch),
+        _both("ankle", flex=-0.4 * crouch),
+        {"spine1": {"flex": 0.2 * crouch}},
+    )
     return merge(relaxed_stand(t, rng), camera, legs), wander(t, rng, 0.5)
 
 
@@ -195,8 +239,15 @@ def waiting(t, rng):
     behind_back = merge(_both("shoulder", flex=-0.45), _both("elbow", flex=1.2))
     arms_crossed = merge(_both("shoulder", flex=0.7, abd=0.45), _both("elbow", flex=2.1))
     hands_in_pockets = merge(_both("shoulder", abd=0.15), _both("elbow", flex=0.35))
-    shift = {"left_hip": {"abd": smooth(t, rng, 0.08, freq=(0.05, 0.15))}, "right_knee": {"flex": 0.15 + smooth(t, rng, 0.1)}}
-    return merge(relaxed_stand(t, rng), blend_keyposes(t, rng, [{}, behind_back, arms_crossed, hands_in_pockets], hold=(2.0, 4.0)), shift), wander(t, rng, 0.4)
+    shift = {
+        "left_hip": {"abd": smooth(t, rng, 0.08, freq=(0.05, 0.15))},
+        "right_knee": {"flex": 0.15 + smooth(t, rng, 0.1)},
+    }
+    return merge(
+        relaxed_stand(t, rng),
+        blend_keyposes(t, rng, [{}, behind_back, arms_crossed, hands_in_pockets], hold=(2.0, 4.0)),
+        shift,
+    ), wander(t, rng, 0.4)
 
 
 def walking(t, rng):
@@ -207,7 +258,12 @@ def walking(t, rng):
 def walk_dog(t, rng):
     stop = np.clip(smooth(t, rng, 1.0, freq=(0.05, 0.15)) + 0.6, 0, 1)  # the dog stops now and then
     speed = rng.uniform(0.7, 1.0) * stop
-    leash = {"right_shoulder": {"flex": 0.5 + smooth(t, rng, 0.1, freq=(0.3, 1.0))}, "right_elbow": {"flex": 0.5}, "spine1": {"flex": 0.1}, "neck": {"flex": 0.25}}
+    leash = {
+        "right_shoulder": {"flex": 0.5 + smooth(t, rng, 0.1, freq=(0.3, 1.0))},
+        "right_elbow": {"flex": 0.5},
+        "spine1": {"flex": 0.1},
+        "neck": {"flex": 0.25},
+    }
     body = merge(gait(t, rng, speed, arm_swing=0.7), leash)
     body["right_shoulder"]["abd"] = ARM_DOWN + 0.3
     return body, loop_path(t, rng, speed)
@@ -221,10 +277,21 @@ def walk_together(t, rng):
 
 
 GENERATORS = {
-    "Directions": directions, "Discussion": discussion, "Eating": eating, "Greeting": greeting,
-    "Phoning": phoning, "Posing": posing, "Purchases": purchases, "Sitting": sitting,
-    "SittingDown": sitting_down, "Smoking": smoking, "Photo": photo, "Waiting": waiting,
-    "Walking": walking, "WalkDog": walk_dog, "WalkTogether": walk_together,
+    "Directions": directions,
+    "Discussion": discussion,
+    "Eating": eating,
+    "Greeting": greeting,
+    "Phoning": phoning,
+    "Posing": posing,
+    "Purchases": purchases,
+    "Sitting": sitting,
+    "SittingDown": sitting_down,
+    "Smoking": smoking,
+    "Photo": photo,
+    "Waiting": waiting,
+    "Walking": walking,
+    "WalkDog": walk_dog,
+    "WalkTogether": walk_together,
 }
 assert set(GENERATORS) == set(ACTIONS)
 

@@ -3,8 +3,13 @@
 A box is (centre (2,), side) in pixels, square, as in the course's center_img / scale_img. It is
 snapped to whole pixels once (:func:`pixel_box`), and both the crop and its transform use that.
 """
+
 import numpy as np
 from PIL import Image
+
+from hmrlib.camera import Intrinsics
+
+BOX_MARGIN = 1.2  # SynthH36M's boxes: side = 1.2 x the larger side of the body's projected extent
 
 
 def box_from_params(center_img, scale_img, pixels_per_scale: float) -> tuple[np.ndarray, float]:
@@ -34,7 +39,7 @@ def crop_square(image: np.ndarray, center, side: float, size: int) -> np.ndarray
     x0, y0 = max(left, 0), max(top, 0)
     x1, y1 = min(left + side_px, image.shape[1]), min(top + side_px, image.shape[0])
     if x1 > x0 and y1 > y0:
-        canvas[y0 - top:y1 - top, x0 - left:x1 - left] = image[y0:y1, x0:x1]
+        canvas[y0 - top : y1 - top, x0 - left : x1 - left] = image[y0:y1, x0:x1]
     return np.array(Image.fromarray(canvas).resize((size, size), Image.BILINEAR, reducing_gap=2.0))  # writable
 
 
@@ -44,3 +49,12 @@ def crop_to_image(center, side: float, size: int) -> np.ndarray:
     left, top, side_px = pixel_box(center, side)
     scale = side_px / size
     return np.array([[scale, 0, left + 0.5 * scale - 0.5], [0, scale, top + 0.5 * scale - 0.5], [0, 0, 1.0]])
+
+
+def crop_camera(intrinsics: Intrinsics, center, side: float, size: int) -> Intrinsics:
+    """The camera whose image is the (size, size) crop of ``intrinsics``' image that
+    :func:`crop_square` cuts for the box (center, side): render with it to draw over the crop."""
+    to_crop = np.linalg.inv(crop_to_image(center, side, size))
+    scale, (dx, dy) = to_crop[0, 0], to_crop[:2, 2]
+    k = intrinsics
+    return Intrinsics(k.fx * scale, k.fy * scale, k.cx * scale + dx, k.cy * scale + dy, size, size)

@@ -7,10 +7,15 @@ Each item is a dict:
   action — the H36M action without its repetition number; vertices (V, 3), joints (24, 3) when
   ``with_vertices`` (camera frame, metres, from the body layer).
 
+Labels use smplx's names throughout (``labels()``, ``params``); the course's names appear only
+where files are read (hmrlib.data.files) and written (the submission).
+
 Bad input is never passed silently: with ``on_error='raise'`` (default) the first bad file
 raises :class:`BadSampleError` naming it; with ``'skip'`` bad samples are left out and listed in
-``dataset.skipped`` (and in a CSV via :meth:`write_skip_report`).
+``dataset.skipped`` (and in a CSV via :meth:`write_skip_report`). The dataset does not change
+after construction.
 """
+
 import csv
 import hashlib
 import json
@@ -20,20 +25,32 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from hmrlib.body import course_to_smplx
+from hmrlib.camera import Intrinsics
 from hmrlib.data.crop import box_fraction_inside, box_from_params, crop_square
-from hmrlib.data.h36m import BOX_PIXELS_PER_SCALE, NPZ_KEYS, image_path, params_path, parse_sequence
+from hmrlib.data.crop_cache import CropCache
+from hmrlib.data.files import BadSampleError, check_image_header, load_image, read_labels
+from hmrlib.data.h36m import BOX_PIXELS_PER_SCALE, camera_intrinsics, image_path, params_path, parse_sequence
+from hmrlib.errors import DataError
 
-PARAM_KEYS = ("betas", "root_loc", "root_orient", "pose_body", "pose_hand")
-CACHE_VERSION = 1
+COURSE_LAYOUT = "<root>/H36M_data_st/<Subj>/<Action>.<cam>/<frame>.npz"
+LABEL_KEYS = ("global_orient", "body_pose", "betas", "transl")
+BOX_PARAM_KEYS = ("center_img", "scale_img")
+INDEX_VERSION = 2  # 2: parameters stored in smplx's names
 
 
-class BadSampleError(ValueError):
-    def __init__(self, path, problem: str):
-        super().__init__(f"{path}: {problem}")
-        self.path, self.problem = Path(path), problem
+def require_subjects(root, subjects, role: str):
+    """Stop at once, naming them and the folder, when any of a role's subjects is missing."""
+    folder = Path(root) / "H36M_data_st"
+    if not folder.is_dir():
+        raise DataError(f"{folder} does not exist: expected the course layout {COURSE_LAYOUT}")
+    present = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    missing = [s for s in subjects if s not in present]
+    if missing:
+        raise DataError(
+            f"the {role} subjects {' '.join(missing)} are missing from {folder} "
+            f"(it holds {' '.join(present) or 'none'})"
+        )
 
 
 def action_name(sequence: str) -> str:
@@ -41,119 +58,113 @@ def action_name(sequence: str) -> str:
     return parse_sequence(sequence)[0].rstrip(" 0123456789")
 
 
-BOX_KEYS = ("root_loc", "center_img", "scale_img")  # all a course test file is read for
-
-
-def read_params(path, keys=tuple(NPZ_KEYS)) -> dict:
-    """The npz of one frame, checked: each of ``keys`` present, right size, finite."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            values = {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise BadSampleError(path, "missing parameter file") from None
-    except Exception as err:  # corrupt zip, pickled objects, truncated file
-        raise BadSampleError(path, f"unreadable npz ({type(err).__name__}: {err})") from None
-    for key in keys:
-        size = NPZ_KEYS[key]
-        if key not in values:
-            raise BadSampleError(path, f"missing key '{key}'")
-        value = np.asarray(values[key], dtype=np.float64).reshape(-1)
-        if value.size != size:
-            raise BadSampleError(path, f"'{key}' has {value.size} values, expected {size}")
-        if not np.isfinite(value).all():
-            raise BadSampleError(path, f"'{key}' contains NaN or inf")
-        values[key] = value
-    if values["scale_img"][0] <= 0:
-        raise BadSampleError(path, f"scale_img must be positive, got {values['scale_img'][0]}")
-    return values
-
-
-def check_image_header(path) -> tuple[int, int]:
-    """(width, height) of an 8-bit RGB image file, else BadSampleError saying what it is."""
-    try:
-        with Image.open(path) as image:
-            mode, size = image.mode, image.size
-    except FileNotFoundError:
-        raise BadSampleError(path, "missing image") from None
-    except Exception as err:
-        raise BadSampleError(path, f"unreadable image ({type(err).__name__}: {err})") from None
-    if mode != "RGB":
-        kind = {"L": "greyscale", "LA": "greyscale with alpha", "RGBA": "RGBA", "I;16": "16-bit", "I": "32-bit integer",
-                "P": "palette", "CMYK": "CMYK"}.get(mode, mode)
-        raise BadSampleError(path, f"{kind} image; expected 8-bit RGB")
-    return size
-
-
-def load_image(path) -> np.ndarray:
-    """(H, W, 3) uint8, fully decoded (truncated or corrupt files raise BadSampleError)."""
-    check_image_header(path)
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return np.asarray(image)
-    except Exception as err:
-        raise BadSampleError(path, f"corrupt image data ({type(err).__name__}: {err})") from None
-
-
 class H36MDataset(torch.utils.data.Dataset):
-    def __init__(self, root, subjects=None, actions=None, cameras=None, image_size: int = 224,
-                 with_vertices: bool = False, body_model=None, on_error: str = "raise",
-                 max_box_outside: float = 0.5, cache_dir=None, progress: bool = True, labels: bool = True):
+    def __init__(
+        self,
+        root,
+        subjects=None,
+        actions=None,
+        cameras=None,
+        image_size: int = 224,
+        with_vertices: bool = False,
+        body_model=None,
+        on_error: str = "raise",
+        max_box_outside: float = 0.5,
+        cache_dir=None,
+        progress: bool = True,
+        labels: bool = True,
+    ):
         """max_box_outside: the largest share of the box's area that may lie outside the image
         (that part is zero-padded); boxes further out are bad input. labels=False reads only
         root_loc and the box (the course's test files), and items carry no SMPL labels."""
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         self.root, self.image_size, self.on_error, self.has_labels = Path(root), image_size, on_error, labels
-        self.keys_read = tuple(NPZ_KEYS) if labels else BOX_KEYS
+        self.param_keys = (LABEL_KEYS if labels else ("transl",)) + BOX_PARAM_KEYS
         self.max_box_outside, self.skipped = max_box_outside, []
+        keys = self._scan(subjects, actions, cameras)
+        keys, params = self._load_or_build_index(keys, Path(cache_dir) if cache_dir is not None else None)
+        crops = None
+        if cache_dir is not None:
+            boxes = [
+                box_from_params(c, s[0], BOX_PIXELS_PER_SCALE)
+                for c, s in zip(params["center_img"], params["scale_img"])
+            ]
+            crops = CropCache.open_or_build(cache_dir, self.root, keys, boxes, image_size, progress)
+            if crops.bad:
+                for _, path, problem in crops.bad:
+                    self._bad(BadSampleError(path, problem))
+                bad = {key for key, _, _ in crops.bad}
+                keep = [i for i, key in enumerate(keys) if key not in bad]
+                keys, params = [keys[i] for i in keep], {k: v[keep] for k, v in params.items()}
+        self.keys, self.params, self.crops = keys, params, crops
+        self.body_model = None
+        if with_vertices:
+            from hmrlib.body import load_body_model
+
+            self.body_model = body_model if body_model is not None else load_body_model()
+        if self.skipped:
+            warnings.warn(
+                f"{len(self.skipped)} bad samples under {self.root} were skipped; "
+                "see dataset.skipped or write_skip_report()",
+                stacklevel=2,
+            )
+
+    # -- construction -----------------------------------------------------------------------
+    def _scan(self, subjects, actions, cameras) -> list:
+        """(subject, sequence, frame) of every npz file under the root that the filters keep."""
         params_root = self.root / "H36M_data_st"
         if not params_root.is_dir():
-            raise FileNotFoundError(f"{params_root} does not exist: expected the course layout <root>/H36M_data_st/<Subj>/<Action>.<cam>/<frame>.npz")
+            raise DataError(f"{params_root} does not exist: expected the course layout {COURSE_LAYOUT}")
         keys = []
         for subject_dir in sorted(p for p in params_root.iterdir() if p.is_dir()):
             if subjects is not None and subject_dir.name not in subjects:
                 continue
             for sequence_dir in sorted(p for p in subject_dir.iterdir() if p.is_dir()):
                 action, camera = parse_sequence(sequence_dir.name)
-                if (actions is not None and action_name(sequence_dir.name) not in actions) or (cameras is not None and camera not in cameras):
+                if (actions is not None and action_name(sequence_dir.name) not in actions) or (
+                    cameras is not None and camera not in cameras
+                ):
                     continue
                 frames = sorted(int(p.stem) for p in sequence_dir.glob("*.npz") if p.stem.isdigit())
                 keys += [(subject_dir.name, sequence_dir.name, f) for f in frames]
         if not keys:
-            raise FileNotFoundError(f"no frames under {params_root} match subjects={subjects} actions={actions} cameras={cameras}")
-        index = self._load_or_build_index(keys, Path(cache_dir) if cache_dir is not None else None)
-        self.keys, self.params = index["keys"], index["params"]
-        self.body_model = None
-        if with_vertices:
-            from hmrlib.body import load_body_model
+            raise DataError(
+                f"no frames under {params_root} match subjects={subjects} actions={actions} cameras={cameras}"
+            )
+        return keys
 
-            self.body_model = body_model if body_model is not None else load_body_model()
-        self.crops = self._load_or_build_cache(Path(cache_dir), progress) if cache_dir is not None else None
-        if self.skipped:
-            warnings.warn(f"{len(self.skipped)} bad samples under {self.root} were skipped; see dataset.skipped or write_skip_report()")
-
-    def _load_or_build_index(self, keys, cache_dir: Path | None) -> dict:
+    def _load_or_build_index(self, keys, cache_dir: Path | None) -> tuple[list, dict]:
         """Validated keys and stacked parameters; with a cache folder, kept there and reused
         while no file has changed size or modification time."""
         if cache_dir is not None:
             stamps = []
             for key in keys:
-                for path in (params_path(self.root, *key), image_path(self.root, key[0], key[1], key[2])):
+                for path in (params_path(self.root, *key), image_path(self.root, *key)):
                     try:
                         stat = path.stat()
                         stamps.append((stat.st_size, stat.st_mtime_ns))
                     except FileNotFoundError:
                         stamps.append(None)
-            text = json.dumps([CACHE_VERSION, str(self.root.resolve()), keys, stamps, self.keys_read, self.max_box_outside, self.on_error])
+            text = json.dumps(
+                [
+                    INDEX_VERSION,
+                    str(self.root.resolve()),
+                    keys,
+                    stamps,
+                    self.param_keys,
+                    self.max_box_outside,
+                    self.on_error,
+                ]
+            )
             path = cache_dir / f"index_{hashlib.sha1(text.encode()).hexdigest()[:16]}.npz"
             if path.exists():
                 with np.load(path, allow_pickle=False) as saved:
                     meta = json.loads(str(saved["meta"]))
-                    params = {k: saved[k] for k in self.keys_read}
+                    params = {k: saved[k] for k in self.param_keys}
                 for file, problem in meta["skipped"]:
                     self._bad(BadSampleError(file, problem))
-                return {"keys": [tuple(k) for k in meta["keys"]], "params": params}
+                return [tuple(k) for k in meta["keys"]], params
         valid, rows = [], []
         for key in keys:
             try:
@@ -163,12 +174,16 @@ class H36MDataset(torch.utils.data.Dataset):
                 self._bad(err)
         if not valid:
             raise BadSampleError(self.root / "H36M_data_st", f"all {len(keys)} frames are bad: {self.skipped[:3]} ...")
-        params = {k: np.stack([r[k] for r in rows]).astype(np.float32) for k in self.keys_read}
+        params = {k: np.stack([r[k] for r in rows]).astype(np.float32) for k in self.param_keys}
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
-            np.savez(path.with_suffix(".tmp.npz"), meta=np.array(json.dumps({"keys": valid, "skipped": self.skipped})), **params)
+            np.savez(
+                path.with_suffix(".tmp.npz"),
+                meta=np.array(json.dumps({"keys": valid, "skipped": self.skipped})),
+                **params,
+            )
             os.replace(path.with_suffix(".tmp.npz"), path)
-        return {"keys": valid, "params": params}
+        return valid, params
 
     def _bad(self, err: BadSampleError):
         if self.on_error == "raise":
@@ -176,20 +191,29 @@ class H36MDataset(torch.utils.data.Dataset):
         self.skipped.append((str(err.path), err.problem))
 
     def _check(self, key, decode: bool) -> dict:
-        subject, sequence, frame = key
-        params = read_params(params_path(self.root, *key), self.keys_read)
-        path = image_path(self.root, subject, sequence, frame)
+        npz = params_path(self.root, *key)
+        labels = read_labels(npz, with_pose=self.has_labels)
+        path = image_path(self.root, *key)
         width, height = check_image_header(path)
-        center, side = box_from_params(params["center_img"], params["scale_img"][0], BOX_PIXELS_PER_SCALE)
+        center, side = box_from_params(labels["center_img"], labels["scale_img"][0], BOX_PIXELS_PER_SCALE)
         inside = box_fraction_inside(center, side, width, height)
         if inside <= 0:
-            raise BadSampleError(params_path(self.root, *key), f"box (centre {params['center_img'].round(1).tolist()}, side {side:.0f}) lies wholly outside the {width}x{height} image")
+            raise BadSampleError(
+                npz,
+                f"box (centre {labels['center_img'].round(1).tolist()}, side {side:.0f}) "
+                f"lies wholly outside the {width}x{height} image",
+            )
         if 1 - inside > self.max_box_outside:
-            raise BadSampleError(params_path(self.root, *key), f"{100 * (1 - inside):.0f}% of the box lies outside the {width}x{height} image (max_box_outside={self.max_box_outside})")
+            raise BadSampleError(
+                npz,
+                f"{100 * (1 - inside):.0f}% of the box lies outside the {width}x{height} image "
+                f"(max_box_outside={self.max_box_outside})",
+            )
         if decode:
             load_image(path)
-        return params
+        return labels
 
+    # -- access -------------------------------------------------------------------------------
     def __len__(self):
         return len(self.keys)
 
@@ -199,40 +223,46 @@ class H36MDataset(torch.utils.data.Dataset):
 
     def box(self, index: int) -> tuple[np.ndarray, float]:
         """(centre (2,), side) of sample ``index``'s square box, in pixels."""
-        return box_from_params(self.params["center_img"][index], self.params["scale_img"][index, 0], BOX_PIXELS_PER_SCALE)
+        return box_from_params(
+            self.params["center_img"][index], self.params["scale_img"][index, 0], BOX_PIXELS_PER_SCALE
+        )
 
     def labels(self, indices) -> dict:
-        """Course labels (root_orient, pose_body, pose_hand, betas, root_loc) of an index or an
-        index array, as tensors with a batch dimension."""
+        """smplx labels (global_orient, body_pose, betas, transl) of an index or an index array,
+        as tensors with a batch dimension: ``body(**dataset.labels(i))`` is the ground-truth mesh."""
         indices = np.atleast_1d(indices)
-        return {k: torch.as_tensor(self.params[k][indices]) for k in PARAM_KEYS}
+        return {k: torch.as_tensor(self.params[k][indices]) for k in LABEL_KEYS}
 
     def poses(self, indices=slice(None)) -> np.ndarray:
-        """Full poses (N, 72): root_orient ‖ pose_body ‖ pose_hand."""
-        return np.concatenate([self.params[k][indices] for k in ("root_orient", "pose_body", "pose_hand")], 1)
+        """Full poses (N, 72): global_orient ‖ body_pose."""
+        return np.concatenate([self.params["global_orient"][indices], self.params["body_pose"][indices]], 1)
+
+    def image(self, index: int) -> np.ndarray:
+        """(H, W, 3) uint8: the whole frame of sample ``index``."""
+        return load_image(image_path(self.root, *self.keys[index]))
+
+    def intrinsics(self, index: int) -> Intrinsics:
+        """The intrinsics of the camera that took sample ``index``."""
+        return camera_intrinsics(self.root, parse_sequence(self.keys[index][1])[1])
 
     def crop(self, index: int) -> np.ndarray:
         """(S, S, 3) uint8 crop of sample ``index``."""
         if self.crops is not None:
-            return np.array(self.crops[index])  # a writable copy of the memory-mapped row
-        subject, sequence, frame = self.keys[index]
-        image = load_image(image_path(self.root, subject, sequence, frame))
-        return crop_square(image, *self.box(index), self.image_size)
+            return self.crops[index]
+        return crop_square(self.image(index), *self.box(index), self.image_size)
 
     def __getitem__(self, index: int) -> dict:
-        item = {"transl": torch.from_numpy(self.params["root_loc"][index])}
-        if self.has_labels:
-            course = {k: torch.from_numpy(self.params[k][index]) for k in PARAM_KEYS}
-            item.update(course_to_smplx(course))
+        item = {k: torch.from_numpy(self.params[k][index]) for k in LABEL_KEYS if k in self.params}
         item.update(
             image=torch.from_numpy(self.crop(index)).permute(2, 0, 1).float().div_(255),  # (3, S, S)
             center_img=torch.from_numpy(self.params["center_img"][index]),
             scale_img=torch.from_numpy(self.params["scale_img"][index]).squeeze(0),
-            id=self.sample_id(index), action=action_name(self.keys[index][1]),
+            id=self.sample_id(index),
+            action=action_name(self.keys[index][1]),
         )
         if self.body_model is not None and self.has_labels:
             with torch.no_grad():
-                out = self.body_model(**{k: v[None] for k, v in course_to_smplx(course).items()})
+                out = self.body_model(**{k: item[k][None] for k in LABEL_KEYS})
             item.update(vertices=out.vertices[0], joints=out.joints[0])
         return item
 
@@ -244,77 +274,3 @@ class H36MDataset(torch.utils.data.Dataset):
             writer.writerow(["file", "problem"])
             writer.writerows(self.skipped)
         return path
-
-    # -- the crop cache -------------------------------------------------------------------
-    def _fingerprint(self) -> str:
-        text = json.dumps([CACHE_VERSION, str(self.root.resolve()), self.image_size, self.keys, self.params["center_img"].tolist(), self.params["scale_img"].tolist()])
-        return hashlib.sha1(text.encode()).hexdigest()[:16]
-
-    def _load_or_build_cache(self, cache_dir: Path, progress: bool):
-        """uint8 crops of every sample in one memory-mapped file, built once per (data, size)."""
-        from tqdm import tqdm
-
-        name = cache_dir / f"crops_{self.image_size}_{self._fingerprint()}"
-        data_path, meta_path = name.with_suffix(".u8"), name.with_suffix(".json")
-        shape = (len(self), self.image_size, self.image_size, 3)
-        if meta_path.exists():
-            meta = json.loads(meta_path.read_text())
-            for path, problem in meta["skipped"]:
-                self._bad(BadSampleError(path, problem))
-            self._drop(meta["bad_keys"])
-            return np.memmap(data_path, dtype=np.uint8, mode="r", shape=(len(self), *shape[1:]))
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = data_path.with_suffix(".partial")
-        crops = np.memmap(partial, dtype=np.uint8, mode="w+", shape=shape)
-        loader = torch.utils.data.DataLoader(_CropJob(self), batch_size=32, num_workers=min(4, torch.get_num_threads()), collate_fn=list)
-        bad = []
-        with tqdm(total=len(self), desc=f"caching {self.image_size}px crops", unit="img", disable=not progress) as bar:
-            for batch in loader:
-                for index, crop, error in batch:
-                    if error is None:
-                        crops[index] = crop
-                    else:
-                        self._bad(BadSampleError(*error))
-                        bad.append(index)
-                bar.update(len(batch))
-        crops.flush()
-        keep = np.setdiff1d(np.arange(len(self)), bad)
-        if bad:  # rewrite without the bad rows so indices stay dense
-            dense = np.memmap(data_path, dtype=np.uint8, mode="w+", shape=(len(keep), *shape[1:]))
-            dense[:] = crops[keep]
-            dense.flush()
-            del crops
-            partial.unlink()
-        else:
-            del crops
-            partial.rename(data_path)
-        bad_keys = [self.keys[i] for i in bad]
-        skipped = self.skipped[-len(bad):] if bad else []
-        self._drop(bad_keys)
-        meta_path.write_text(json.dumps({"keys": len(keep), "bad_keys": bad_keys, "skipped": skipped}))
-        return np.memmap(data_path, dtype=np.uint8, mode="r", shape=(len(keep), *shape[1:]))
-
-    def _drop(self, bad_keys):
-        bad = set(map(tuple, bad_keys))
-        keep = [i for i, k in enumerate(self.keys) if k not in bad]
-        self.keys = [self.keys[i] for i in keep]
-        self.params = {k: v[keep] for k, v in self.params.items()}
-
-
-class _CropJob(torch.utils.data.Dataset):
-    """Decodes and crops one sample for the cache build, returning errors instead of raising."""
-
-    def __init__(self, dataset: H36MDataset):
-        self.dataset = dataset
-
-    def __len__(self):
-        return len(self.dataset.keys)
-
-    def __getitem__(self, index):
-        subject, sequence, frame = self.dataset.keys[index]
-        path = image_path(self.dataset.root, subject, sequence, frame)
-        try:
-            image = load_image(path)
-        except BadSampleError as err:
-            return index, None, (str(err.path), err.problem)
-        return index, crop_square(image, *self.dataset.box(index), self.dataset.image_size), None

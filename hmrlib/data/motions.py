@@ -12,6 +12,7 @@ Anatomical angles (radians) and their SMPL axes (x: body's left, y: up, z: forwa
   twist — rotation about the limb or spine (spine/neck/head: turn to the body's left)
 Arms start from SMPL's T-pose, so a relaxed arm hanging down is shoulder abd = -1.35.
 """
+
 import numpy as np
 from scipy.spatial.transform import Rotation
 
@@ -46,13 +47,21 @@ def _elementary(joint: str, angles: dict) -> Rotation:
     T = max(np.size(a) for a in (flex, abd, twist))
     vec = lambda axis, a: np.asarray(axis, float) * np.broadcast_to(a, (T,))[:, None]  # noqa: E731
     if kind in ("hip",):  # leg hangs along -y
-        return Rotation.from_rotvec(vec([-1, 0, 0], flex)) * Rotation.from_rotvec(vec([0, 0, side], abd)) * Rotation.from_rotvec(vec([0, side, 0], twist))
+        return (
+            Rotation.from_rotvec(vec([-1, 0, 0], flex))
+            * Rotation.from_rotvec(vec([0, 0, side], abd))
+            * Rotation.from_rotvec(vec([0, side, 0], twist))
+        )
     if kind in ("knee",):
         return Rotation.from_rotvec(vec([1, 0, 0], flex))
     if kind == "ankle":
         return Rotation.from_rotvec(vec([1, 0, 0], flex))
     if kind in ("spine", "neck"):
-        return Rotation.from_rotvec(vec([0, 1, 0], twist)) * Rotation.from_rotvec(vec([1, 0, 0], flex)) * Rotation.from_rotvec(vec([0, 0, -1], abd))
+        return (
+            Rotation.from_rotvec(vec([0, 1, 0], twist))
+            * Rotation.from_rotvec(vec([1, 0, 0], flex))
+            * Rotation.from_rotvec(vec([0, 0, -1], abd))
+        )
     if kind == "collar":  # shrug (raise the shoulder) and protraction
         return Rotation.from_rotvec(vec([0, 0, side], abd)) * Rotation.from_rotvec(vec([0, -side, 0], flex))
     if kind == "shoulder":  # arm along side*x in the T-pose; abd raises it, flex swings it forward

@@ -4,6 +4,7 @@ World frame: SMPL's (metres, y up), floor at y = 0, room centred on the origin. 
 the four corners like Human3.6M's (4-6 m from the centre, 1.5-1.8 m high) and look at the
 middle of the room.
 """
+
 import colorsys
 
 import numpy as np
@@ -33,16 +34,25 @@ def room_background(rng, intrinsics, extrinsic) -> np.ndarray:
     """
     rotation, translation = extrinsic
     half_x, half_z, height = rng.uniform(4.5, 6.0), rng.uniform(4.5, 6.0), rng.uniform(2.8, 3.4)
-    v, u = np.mgrid[0:intrinsics.height, 0:intrinsics.width].astype(np.float64)
-    rays = np.stack([(u - intrinsics.cx) / intrinsics.fx, (v - intrinsics.cy) / intrinsics.fy, np.ones_like(u)], -1) @ rotation  # world directions
+    v, u = np.mgrid[0 : intrinsics.height, 0 : intrinsics.width].astype(np.float64)
+    rays = (
+        np.stack([(u - intrinsics.cx) / intrinsics.fx, (v - intrinsics.cy) / intrinsics.fy, np.ones_like(u)], -1)
+        @ rotation
+    )  # world directions
     centre = -rotation.T @ translation
     # distance to each of the six planes along the ray, keep the nearest one in front
     with np.errstate(divide="ignore", invalid="ignore"):
-        hits = np.stack([
-            (-half_x - centre[0]) / rays[..., 0], (half_x - centre[0]) / rays[..., 0],
-            (0.0 - centre[1]) / rays[..., 1], (height - centre[1]) / rays[..., 1],
-            (-half_z - centre[2]) / rays[..., 2], (half_z - centre[2]) / rays[..., 2],
-        ], -1)
+        hits = np.stack(
+            [
+                (-half_x - centre[0]) / rays[..., 0],
+                (half_x - centre[0]) / rays[..., 0],
+                (0.0 - centre[1]) / rays[..., 1],
+                (height - centre[1]) / rays[..., 1],
+                (-half_z - centre[2]) / rays[..., 2],
+                (half_z - centre[2]) / rays[..., 2],
+            ],
+            -1,
+        )
     hits[~np.isfinite(hits) | (hits <= 0)] = np.inf
     surface = hits.argmin(-1)
     point = centre + rays * hits.min(-1)[..., None]
@@ -72,7 +82,9 @@ def room_background(rng, intrinsics, extrinsic) -> np.ndarray:
 
 
 def _palette(rng, count, saturation=(0.2, 0.8), value=(0.3, 0.9)):
-    return np.array([colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(*saturation), rng.uniform(*value)) for _ in range(count)])
+    return np.array(
+        [colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(*saturation), rng.uniform(*value)) for _ in range(count)]
+    )
 
 
 def random_lights(rng):
@@ -80,15 +92,30 @@ def random_lights(rng):
     lights = []
     for _ in range(rng.integers(2, 4)):
         azimuth, elevation = rng.uniform(0, 2 * np.pi), rng.uniform(0.3, 1.3)
-        direction = -np.array([np.cos(elevation) * np.sin(azimuth), np.sin(elevation), np.cos(elevation) * np.cos(azimuth)])
+        direction = -np.array(
+            [np.cos(elevation) * np.sin(azimuth), np.sin(elevation), np.cos(elevation) * np.cos(azimuth)]
+        )
         warmth = rng.uniform(-0.1, 0.1)
         lights.append((direction, rng.uniform(1.2, 3.0), (1.0, 1.0 - 0.3 * abs(warmth), 1.0 - warmth)))
     return lights
 
 
-SKIN_TONES = np.array([[0.96, 0.80, 0.69], [0.90, 0.72, 0.58], [0.78, 0.57, 0.44], [0.63, 0.45, 0.33], [0.45, 0.31, 0.22], [0.33, 0.22, 0.15]])
-HAIR_COLOURS = np.array([[0.08, 0.06, 0.05], [0.25, 0.16, 0.09], [0.55, 0.42, 0.25], [0.75, 0.62, 0.38], [0.55, 0.55, 0.55]])
-TROUSER_COLOURS = np.array([[0.15, 0.2, 0.35], [0.08, 0.08, 0.09], [0.55, 0.48, 0.35], [0.35, 0.35, 0.37], [0.25, 0.3, 0.2]])
+SKIN_TONES = np.array(
+    [
+        [0.96, 0.80, 0.69],
+        [0.90, 0.72, 0.58],
+        [0.78, 0.57, 0.44],
+        [0.63, 0.45, 0.33],
+        [0.45, 0.31, 0.22],
+        [0.33, 0.22, 0.15],
+    ]
+)
+HAIR_COLOURS = np.array(
+    [[0.08, 0.06, 0.05], [0.25, 0.16, 0.09], [0.55, 0.42, 0.25], [0.75, 0.62, 0.38], [0.55, 0.55, 0.55]]
+)
+TROUSER_COLOURS = np.array(
+    [[0.15, 0.2, 0.35], [0.08, 0.08, 0.09], [0.55, 0.48, 0.35], [0.35, 0.35, 0.37], [0.25, 0.3, 0.2]]
+)
 
 
 def subject_look(rng, weights: np.ndarray, rest_vertices: np.ndarray) -> np.ndarray:
@@ -105,7 +132,9 @@ def subject_look(rng, weights: np.ndarray, rest_vertices: np.ndarray) -> np.ndar
     shoes = np.full(3, rng.uniform(0.05, 0.4))
     long_sleeves = rng.uniform() < 0.5
     colours = np.tile(skin, (len(part), 1))
-    torso = np.isin(names, ["spine1", "spine2", "spine3", "left_collar", "right_collar", "left_shoulder", "right_shoulder"])
+    torso = np.isin(
+        names, ["spine1", "spine2", "spine3", "left_collar", "right_collar", "left_shoulder", "right_shoulder"]
+    )
     if long_sleeves:
         torso |= np.isin(names, ["left_elbow", "right_elbow"])
     colours[torso] = shirt
@@ -117,7 +146,10 @@ def subject_look(rng, weights: np.ndarray, rest_vertices: np.ndarray) -> np.ndar
     head_joint = rest_vertices[head].mean(0)
     top = rest_vertices[head, 1].max()
     hairline = rng.uniform(0.06, 0.1)
-    is_hair = head & ((rest_vertices[:, 1] > top - hairline) | ((rest_vertices[:, 2] < head_joint[2] - 0.01) & (rest_vertices[:, 1] > top - 0.2)))
+    is_hair = head & (
+        (rest_vertices[:, 1] > top - hairline)
+        | ((rest_vertices[:, 2] < head_joint[2] - 0.01) & (rest_vertices[:, 1] > top - 0.2))
+    )
     colours[is_hair] = hair
     colours *= rng.uniform(0.97, 1.03, size=(len(part), 1))  # a little cloth texture
     return np.concatenate([np.clip(colours, 0, 1), np.ones((len(part), 1))], 1)
@@ -131,12 +163,24 @@ def chair(floor_xz, yaw: float, seat_height: float, rng):
     import trimesh
 
     size, thick = rng.uniform(0.42, 0.5), 0.05
-    parts = [trimesh.creation.box([size, thick, size], trimesh.transformations.translation_matrix([0, seat_height - thick / 2, 0]))]
+    parts = [
+        trimesh.creation.box(
+            [size, thick, size], trimesh.transformations.translation_matrix([0, seat_height - thick / 2, 0])
+        )
+    ]
     for sx in (-1, 1):
         for sz in (-1, 1):
             offset = [sx * (size / 2 - 0.03), (seat_height - thick) / 2, sz * (size / 2 - 0.03)]
-            parts.append(trimesh.creation.box([0.04, seat_height - thick, 0.04], trimesh.transformations.translation_matrix(offset)))
-    parts.append(trimesh.creation.box([size, 0.45, 0.04], trimesh.transformations.translation_matrix([0, seat_height + 0.25, -size / 2])))
+            parts.append(
+                trimesh.creation.box(
+                    [0.04, seat_height - thick, 0.04], trimesh.transformations.translation_matrix(offset)
+                )
+            )
+    parts.append(
+        trimesh.creation.box(
+            [size, 0.45, 0.04], trimesh.transformations.translation_matrix([0, seat_height + 0.25, -size / 2])
+        )
+    )
     mesh = trimesh.util.concatenate(parts)
     place = trimesh.transformations.rotation_matrix(yaw, [0, 1, 0])
     place[[0, 2], 3] = floor_xz

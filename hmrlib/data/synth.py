@@ -9,24 +9,37 @@ depend on the number of processes or on interruptions; finished units are record
 Images are rendered at ``render_scale`` × Human3.6M's resolution (1000×1000 / 1000×1002) with
 the intrinsics scaled to match; ``<out>/synth_manifest.json`` records them and the extrinsics.
 """
+
 import json
 import multiprocessing
 import os
-import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from hmrlib.data.h36m import ACTIONS, BOX_PIXELS_PER_SCALE, CAMERAS, TEST_SUBJECTS, TRAIN_SUBJECTS, image_path, params_path, sequence_name
+from hmrlib.camera import to_camera
+from hmrlib.data.crop import BOX_MARGIN, box_fraction_inside
+from hmrlib.data.h36m import (
+    ACTIONS,
+    BOX_PIXELS_PER_SCALE,
+    CAMERAS,
+    SYNTH_MANIFEST,
+    TEST_SUBJECTS,
+    TRAIN_SUBJECTS,
+    image_path,
+    params_path,
+    sequence_name,
+)
+from hmrlib.errors import ConfigError
+from hmrlib.seeding import seed_words
 
 SIZES = {  # subjects, frames per sequence (at FPS); frames in all = subjects x 15 actions x 4 cameras x frames
-    "tiny": (("S1", "S9"), 4),
+    "tiny": (("S1", "S8", "S9"), 4),  # one subject per role: fit, validation, test
     "small": (TRAIN_SUBJECTS + TEST_SUBJECTS, 48),
     "full": (TRAIN_SUBJECTS + TEST_SUBJECTS, 240),
 }
 FPS = 5.0
-BOX_MARGIN = 1.2  # box side = 1.2 x the larger side of the body's projected extent
 SEATED_ACTIONS = ("Eating", "Sitting", "SittingDown")
 MIN_BOX_INSIDE = 0.7  # at least this share of every box lies inside its image (the rest is padded)
 
@@ -52,7 +65,7 @@ class SynthConfig:
 
 
 def _rng(seed: int, *names: str) -> np.random.Generator:
-    return np.random.default_rng([seed] + [zlib.crc32(n.encode()) for n in names])
+    return np.random.default_rng(seed_words(seed, *names))
 
 
 class _Worker:
@@ -86,15 +99,12 @@ class _Worker:
         """Pull a floor path (T, 2) towards the room centre until, in every camera and frame, at
         least MIN_BOX_INSIDE of the person's box lies inside the image. vertices: (T, V, 3) with
         the feet on the floor at (x, z) = 0."""
-        from hmrlib.data.crop import box_fraction_inside
-
         sparse = vertices[:, ::8]
         for _ in range(30):
             placed = sparse + np.stack([floor[:, 0], np.zeros(len(floor)), floor[:, 1]], 1)[:, None]
             worst = 1.0
             for name, intrinsics in self.intrinsics.items():
-                rotation, translation = self.extrinsics[name]
-                pixels = intrinsics.project(placed @ rotation.T + translation)  # (T, V', 2)
+                pixels = intrinsics.project(to_camera(placed, *self.extrinsics[name]))  # (T, V', 2)
                 low, high = pixels.min(1), pixels.max(1)
                 for lo, hi in zip(low, high):
                     side = BOX_MARGIN * (hi - lo).max()
@@ -136,7 +146,15 @@ class _Worker:
                 body_pose=torch.as_tensor(motion.body_pose, dtype=torch.float32),
                 betas=torch.as_tensor(betas, dtype=torch.float32).expand(num, -1),
             )
-            pivot = self.body(global_orient=torch.zeros(1, 3), body_pose=torch.zeros(1, 69), betas=torch.as_tensor(betas, dtype=torch.float32)[None]).joints[0, 0].numpy()
+            pivot = (
+                self.body(
+                    global_orient=torch.zeros(1, 3),
+                    body_pose=torch.zeros(1, 69),
+                    betas=torch.as_tensor(betas, dtype=torch.float32)[None],
+                )
+                .joints[0, 0]
+                .numpy()
+            )
         vertices = out.vertices.numpy().astype(np.float64)  # (T, V, 3), pelvis near the origin
         vertices[..., 1] -= vertices[..., 1].min(1, keepdims=True)  # feet on the floor
         floor = self._keep_in_view(vertices, motion.floor_position)
@@ -146,30 +164,48 @@ class _Worker:
         props = [self._chair(vertices, floor, motion.global_orient, rng)] if action in SEATED_ACTIONS else []
         lights = random_lights(rng)
         backgrounds = {n: room_background(rng, k, self.extrinsics[n]) for n, k in self.intrinsics.items()}
-        files = {n: (params_path(self.out, subject, sequence_name(action, n), 0).parent,
-                     image_path(self.out, subject, sequence_name(action, n), 0).parent) for n in self.cameras}
+        files = {
+            n: (
+                params_path(self.out, subject, sequence_name(action, n), 0).parent,
+                image_path(self.out, subject, sequence_name(action, n), 0).parent,
+            )
+            for n in self.cameras
+        }
         for folders in files.values():
             for folder in folders:
                 folder.mkdir(parents=True, exist_ok=True)
         for frame in range(num):
             views = [(self.intrinsics[n], self.extrinsics[n], backgrounds[n]) for n in self.cameras]
-            rendered = self.renderer.render_views([(vertices[frame], self.body.faces, colours)] + props, views, lights=lights)
+            rendered = self.renderer.render_views(
+                [(vertices[frame], self.body.faces, colours)] + props, views, lights=lights
+            )
             if silhouettes is not None:  # for tests: where the scene covers the image
-                silhouettes.update({(subject, sequence_name(action, n), frame): depth > 0 for n, (_, depth) in zip(self.cameras, rendered)})
+                silhouettes.update(
+                    {
+                        (subject, sequence_name(action, n), frame): depth > 0
+                        for n, (_, depth) in zip(self.cameras, rendered)
+                    }
+                )
             for (name, intrinsics), (image, _) in zip(self.intrinsics.items(), rendered):
                 rotation, translation = self.extrinsics[name]
-                camera_vertices = vertices[frame] @ rotation.T + translation
-                pixels = intrinsics.project(camera_vertices)
+                pixels = intrinsics.project(to_camera(vertices[frame], rotation, translation))
                 low, high = pixels.min(0), pixels.max(0)
                 record = {
-                    "betas": betas, "root_orient": (Rotation.from_matrix(rotation) * world_orient[frame]).as_rotvec(),
+                    "betas": betas,
+                    "root_orient": (Rotation.from_matrix(rotation) * world_orient[frame]).as_rotvec(),
                     "root_loc": rotation @ (pivot + transl[frame]) + translation - pivot,
-                    "pose_body": motion.body_pose[frame, :63], "pose_hand": motion.body_pose[frame, 63:],
-                    "center_img": 0.5 * (low + high), "scale_img": BOX_MARGIN * (high - low).max() / BOX_PIXELS_PER_SCALE,
+                    "pose_body": motion.body_pose[frame, :63],
+                    "pose_hand": motion.body_pose[frame, 63:],
+                    "center_img": 0.5 * (low + high),
+                    "scale_img": BOX_MARGIN * (high - low).max() / BOX_PIXELS_PER_SCALE,
                 }
-                np.savez(params_path(self.out, subject, sequence_name(action, name), frame),
-                         **{k: np.asarray(v, dtype=np.float32) for k, v in record.items()})
-                Image.fromarray(image).save(image_path(self.out, subject, sequence_name(action, name), frame), quality=self.config.jpeg_quality)
+                np.savez(
+                    params_path(self.out, subject, sequence_name(action, name), frame),
+                    **{k: np.asarray(v, dtype=np.float32) for k, v in record.items()},
+                )
+                Image.fromarray(image).save(
+                    image_path(self.out, subject, sequence_name(action, name), frame), quality=self.config.jpeg_quality
+                )
         return num * len(self.cameras)
 
 
@@ -196,7 +232,10 @@ def _manifest(config: SynthConfig, out: Path) -> dict:
         "dataset": "SynthH36M (synthetic, rendered by hmrlib; not Human3.6M)",
         "config": asdict(config),
         "fps": FPS,
-        "cameras": {n: {**asdict(c), "R": extrinsics[n][0].tolist(), "t": extrinsics[n][1].tolist()} for n, c in config.cameras().items()},
+        "cameras": {
+            n: {**asdict(c), "R": extrinsics[n][0].tolist(), "t": extrinsics[n][1].tolist()}
+            for n, c in config.cameras().items()
+        },
     }
 
 
@@ -206,13 +245,15 @@ def generate(out, config: SynthConfig = SynthConfig(), processes: int | None = N
 
     out = Path(out)
     (out / ".synth").mkdir(parents=True, exist_ok=True)
-    manifest_path = out / "synth_manifest.json"
+    manifest_path = out / SYNTH_MANIFEST
     manifest = _manifest(config, out)
     if manifest_path.exists():
         existing = json.loads(manifest_path.read_text())
         if existing.get("config") != manifest["config"]:
-            raise ValueError(f"{out} already holds SynthH36M made with {existing.get('config')}; "
-                             f"choose another folder or delete it to make {manifest['config']}")
+            raise ConfigError(
+                f"{out} already holds SynthH36M made with {existing.get('config')}; "
+                f"choose another folder or delete it to make {manifest['config']}"
+            )
     else:
         manifest_path.write_text(json.dumps(manifest, indent=1))
     units = [(s, a) for s in config.subjects for a in ACTIONS if not (out / ".synth" / f"{s}.{a}.done").exists()]
@@ -233,8 +274,3 @@ def generate(out, config: SynthConfig = SynthConfig(), processes: int | None = N
             pool.close()
             pool.join()
     return written
-
-
-def is_synthetic(root) -> bool:
-    """True for a folder made by :func:`generate` (results on it must be labelled synthetic)."""
-    return (Path(root) / "synth_manifest.json").exists()

@@ -4,6 +4,7 @@ Input: images (B, 3, H, W) in [0, 1]; ImageNet normalisation happens here. Outpu
 ImageNet weights are looked for, never downloaded: an explicit path, then torchvision's cache
 (``$TORCH_HOME/hub/checkpoints``, as ``torch.hub.get_dir()`` says).
 """
+
 import warnings
 from pathlib import Path
 
@@ -11,6 +12,12 @@ import torch
 from torch import nn
 
 from hmrlib.compat import import_torchvision
+from hmrlib.errors import ConfigError, HmrlibError
+
+
+class WeightsNotFound(HmrlibError, FileNotFoundError):
+    """ImageNet weights that were asked for are not where they should be."""
+
 
 ARCHITECTURES = {
     "resnet50": ("resnet50", ["resnet50-0676ba61.pth", "resnet50-11ad3fa6.pth"]),
@@ -24,35 +31,57 @@ def find_imagenet_weights(architecture: str, weights_path=None) -> Path | None:
     if weights_path is not None:
         path = Path(weights_path).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: ImageNet weights for {architecture} not found")
+            raise WeightsNotFound(f"{path}: ImageNet weights for {architecture} not found")
         return path
     checkpoints = Path(torch.hub.get_dir()) / "checkpoints"
     return next((checkpoints / name for name in ARCHITECTURES[architecture][1] if (checkpoints / name).is_file()), None)
 
 
+def missing_weights_message(architecture: str) -> str:
+    return (
+        f"no ImageNet weights for {architecture}: put {ARCHITECTURES[architecture][1][0]} in "
+        f"{Path(torch.hub.get_dir()) / 'checkpoints'} (torch hub's cache; TORCH_HOME moves it) or pass "
+        "weights_path, or train from scratch knowingly with --pretrained none"
+    )
+
+
+def require_imagenet_weights(architecture: str, weights_path=None):
+    """Fail now, before any data is read, when required weights are missing."""
+    if find_imagenet_weights(architecture, weights_path) is None:
+        raise WeightsNotFound(missing_weights_message(architecture))
+
+
 class Backbone(nn.Module):
-    def __init__(self, architecture: str = "resnext50", pretrained: str = "if-available", weights_path=None, fine_tune: str = "auto"):
+    def __init__(
+        self,
+        architecture: str = "resnext50",
+        pretrained: str = "if-available",
+        weights_path=None,
+        fine_tune: str = "auto",
+    ):
         """pretrained: 'if-available' (warn once and train from scratch when no weights are found),
         'required' (fail instead) or 'none'. fine_tune: 'all', 'none', 'last<k>' (the last k
         bottleneck blocks, e.g. 'last2' as in the paper), or 'auto' ('last2' with ImageNet
         weights, 'all' without — freezing random weights would stop them from ever learning)."""
         super().__init__()
         if architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {sorted(ARCHITECTURES)}, got {architecture!r}")
+            raise ConfigError(f"architecture must be one of {sorted(ARCHITECTURES)}, got {architecture!r}")
         if pretrained not in ("if-available", "required", "none"):
-            raise ValueError(f"pretrained must be 'if-available', 'required' or 'none', got {pretrained!r}")
+            raise ConfigError(f"pretrained must be 'if-available', 'required' or 'none', got {pretrained!r}")
         torchvision = import_torchvision()
         net = getattr(torchvision.models, ARCHITECTURES[architecture][0])(weights=None)
         path = None if pretrained == "none" else find_imagenet_weights(architecture, weights_path)
         if path is not None:
             net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         elif pretrained == "required":
-            raise FileNotFoundError(f"no ImageNet weights for {architecture}: put {ARCHITECTURES[architecture][1][0]} in "
-                                    f"{Path(torch.hub.get_dir()) / 'checkpoints'} or pass weights_path")
+            raise WeightsNotFound(missing_weights_message(architecture))
         elif pretrained == "if-available" and architecture not in _warned_scratch:
             _warned_scratch.add(architecture)
-            warnings.warn(f"no ImageNet weights for {architecture} in {Path(torch.hub.get_dir()) / 'checkpoints'}: "
-                          "training the backbone from scratch", stacklevel=2)
+            warnings.warn(
+                f"no ImageNet weights for {architecture} in {Path(torch.hub.get_dir()) / 'checkpoints'}: "
+                "training the backbone from scratch",
+                stacklevel=2,
+            )
         self.architecture, self.pretrained = architecture, path is not None
         net.fc = nn.Identity()
         self.net = net
@@ -62,7 +91,9 @@ class Backbone(nn.Module):
         self._frozen = self._freeze(self.fine_tune)
 
     def _freeze(self, fine_tune: str) -> list[nn.Module]:
-        blocks = [block for layer in (self.net.layer1, self.net.layer2, self.net.layer3, self.net.layer4) for block in layer]
+        blocks = [
+            block for layer in (self.net.layer1, self.net.layer2, self.net.layer3, self.net.layer4) for block in layer
+        ]
         if fine_tune == "all":
             return []
         if fine_tune == "none":
@@ -70,8 +101,10 @@ class Backbone(nn.Module):
         elif fine_tune.startswith("last") and fine_tune[4:].isdigit() and 0 <= int(fine_tune[4:]) <= len(blocks):
             trainable = int(fine_tune[4:])
         else:
-            raise ValueError(f"fine_tune must be 'all', 'none', 'auto' or 'last<k>' with k <= {len(blocks)}, got {fine_tune!r}")
-        frozen = [self.net.conv1, self.net.bn1] + blocks[:len(blocks) - trainable]
+            raise ConfigError(
+                f"fine_tune must be 'all', 'none', 'auto' or 'last<k>' with k <= {len(blocks)}, got {fine_tune!r}"
+            )
+        frozen = [self.net.conv1, self.net.bn1] + blocks[: len(blocks) - trainable]
         for module in frozen:
             module.requires_grad_(False)
         return frozen

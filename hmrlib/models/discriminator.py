@@ -10,6 +10,7 @@ Each of the 24 discriminators has its own adaptive Gaussian noise on its input (
 :meth:`PoseDiscriminator.adapt_noise`): the noise std rises while the discriminator is too sure
 of real poses and falls otherwise, so it cannot simply memorise the training set.
 """
+
 import torch
 from torch import nn
 
@@ -20,18 +21,27 @@ NUM_DISCRIMINATORS = NUM_JOINTS  # 23 joints + the full pose
 
 
 class PoseDiscriminator(nn.Module):
-    def __init__(self, channels: int = 32, hidden: int = 32, noise_target: float = 0.6, noise_step: float = 0.002, max_noise: float = 1.0):
+    def __init__(
+        self,
+        channels: int = 32,
+        hidden: int = 32,
+        noise_target: float = 0.6,
+        noise_step: float = 0.002,
+        max_noise: float = 1.0,
+    ):
         """noise_target: the mean real-pose output (sigmoid) above which noise is raised;
         noise_step: the std change per update; noise std is clamped to [0, max_noise]."""
         super().__init__()
         joints = NUM_JOINTS - 1
-        self.embed = nn.Sequential(nn.Conv2d(9, channels, 1), nn.Conv2d(channels, channels, 1), nn.Conv2d(channels, channels, 1))
+        self.embed = nn.Sequential(
+            nn.Conv2d(9, channels, 1), nn.Conv2d(channels, channels, 1), nn.Conv2d(channels, channels, 1)
+        )
         self.joint_weight = nn.Parameter(torch.empty(joints, channels))  # 23 separate Linear(32 -> 1)
         self.joint_bias = nn.Parameter(torch.zeros(joints))
         self.full_pose = nn.Sequential(nn.Linear(joints * channels, hidden), nn.Linear(hidden, 1))
         self.noise_target, self.noise_step, self.max_noise = noise_target, noise_step, max_noise
         self.register_buffer("noise_std", torch.zeros(NUM_DISCRIMINATORS))
-        nn.init.uniform_(self.joint_weight, -channels ** -0.5, channels ** -0.5)
+        nn.init.uniform_(self.joint_weight, -(channels**-0.5), channels**-0.5)
 
     def _embeddings(self, matrices: torch.Tensor) -> torch.Tensor:
         """(B, 23, 9) -> (B, 32, 23)."""
@@ -44,7 +54,9 @@ class PoseDiscriminator(nn.Module):
         if noise and self.noise_std.any():
             joint_input = matrices + torch.randn_like(matrices) * self.noise_std[:-1, None]
             full_input = matrices + torch.randn_like(matrices) * self.noise_std[-1]
-        joint_logits = torch.einsum("bcj,jc->bj", self._embeddings(joint_input), self.joint_weight) + self.joint_bias  # (B, 23)
+        joint_logits = (
+            torch.einsum("bcj,jc->bj", self._embeddings(joint_input), self.joint_weight) + self.joint_bias
+        )  # (B, 23)
         full_logit = self.full_pose(self._embeddings(full_input).transpose(1, 2).flatten(1))  # (B, 1)
         return torch.cat([joint_logits, full_logit], dim=1)
 

@@ -1,24 +1,32 @@
-"""The generator: backbone -> pose head + shape head -> body layer -> mesh in the camera frame.
+"""The generator: image -> backbone -> pose head + shape head -> SMPL parameters.
 
-Table 1's three variants, by name:
+Table 1's three variants are named in :data:`hmrlib.constants.VARIANTS`:
   resnet50               ResNet-50, plain linear pose and shape regressions
   resnext_supergat       ResNeXt-50, SuperGAT pose head, residual shape MLP
   resnext_supergat_disc  the same generator, trained with the discriminator prior
+
+The generator predicts parameters only; it does not own the body model. The body model is not
+trained and is loaded from its own files, while every user of a prediction (the trainer's loss,
+evaluation, the viewer, predict) needs a mesh from it anyway — so they hold it and call
+``body.mesh(pose, betas, transl)``. The checkpoint then holds network weights only, and DDP does
+not broadcast the body model's 40 MB of buffers with them.
+
+Like SPIN's ``init_pose``, the heads predict an offset from a mean pose and shape kept as
+buffers of the model (zero pose and shape until :meth:`Generator.set_mean_parameters`; the
+trainer sets the training set's means). For 6D heads the offset is added in 6D.
 """
+
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from hmrlib.constants import VARIANTS
+from hmrlib.errors import ConfigError
+from hmrlib.geometry import matrix_to_sixd, rotvec_to_matrix
 from hmrlib.models.backbone import FEATURE_DIM, Backbone
-from hmrlib.models.heads import LinearHead, ResidualShapeHead, SuperGATPoseHead
+from hmrlib.models.heads import ROTATION_SIZES, LinearHead, ResidualShapeHead, SuperGATPoseHead, rotations_to_pose
 from hmrlib.skeleton import NUM_JOINTS
-
-VARIANTS = {
-    "resnet50": {"backbone": "resnet50", "pose_head": "linear", "discriminator": False},
-    "resnext_supergat": {"backbone": "resnext50", "pose_head": "supergat", "discriminator": False},
-    "resnext_supergat_disc": {"backbone": "resnext50", "pose_head": "supergat", "discriminator": True},
-}
 
 
 @dataclass
@@ -42,7 +50,9 @@ class ModelConfig:
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {list(VARIANTS)}, got {self.variant!r}")
+            raise ConfigError(f"variant must be one of {list(VARIANTS)}, got {self.variant!r}")
+        if self.rotation not in ROTATION_SIZES:
+            raise ConfigError(f"rotation must be one of {list(ROTATION_SIZES)}, got {self.rotation!r}")
 
     @property
     def uses_discriminator(self) -> bool:
@@ -51,57 +61,69 @@ class ModelConfig:
 
 @dataclass
 class GeneratorOutput:
-    pose: torch.Tensor  # (B, 72) axis-angle: global_orient then body_pose
+    pose: torch.Tensor  # (B, 72) axis-angle: global orientation, then the 23 body joints
     betas: torch.Tensor  # (B, num_betas)
-    vertices: torch.Tensor | None  # (B, V, 3) camera frame, metres
-    joints: torch.Tensor | None  # (B, 24, 3)
     attention_loss: torch.Tensor | None  # SuperGAT self-supervision, training mode only
 
 
 class Generator(nn.Module):
-    def __init__(self, config: ModelConfig, body_model):
-        """body_model: a hmrlib BodyModel; it turns parameters into meshes and is not trained,
-        nor saved in the state dict (its files are)."""
+    def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
         spec = VARIANTS[config.variant]
-        self.backbone = Backbone(spec["backbone"], pretrained=config.pretrained, weights_path=config.weights_path, fine_tune=config.fine_tune)
+        self.backbone = Backbone(
+            spec["backbone"], pretrained=config.pretrained, weights_path=config.weights_path, fine_tune=config.fine_tune
+        )
+        pose_size = NUM_JOINTS * ROTATION_SIZES[config.rotation]
         if spec["pose_head"] == "supergat":
-            self.pose_head = SuperGATPoseHead(FEATURE_DIM, config.node_features, config.gat_heads, config.gat_channels,
-                                              config.gat_layers, config.gat_dropout, config.mirror_links, config.rotation)
-            self.shape_head = ResidualShapeHead(FEATURE_DIM, config.shape_width, config.shape_blocks, config.shape_dropout, config.num_betas,
-                                                config.shape_bn_eps)
+            self.pose_head = SuperGATPoseHead(
+                FEATURE_DIM,
+                config.node_features,
+                config.gat_heads,
+                config.gat_channels,
+                config.gat_layers,
+                config.gat_dropout,
+                config.mirror_links,
+                pose_size,
+            )
+            self.shape_head = ResidualShapeHead(
+                FEATURE_DIM,
+                config.shape_width,
+                config.shape_blocks,
+                config.shape_dropout,
+                config.num_betas,
+                config.shape_bn_eps,
+            )
         else:
-            self.pose_head = LinearHead(FEATURE_DIM, 3 * NUM_JOINTS)
+            self.pose_head = LinearHead(FEATURE_DIM, pose_size)
             self.shape_head = LinearHead(FEATURE_DIM, config.num_betas)
-        self.body = body_model.requires_grad_(False)
-        self.register_state_dict_post_hook(_drop_body_keys)
-        self.register_load_state_dict_post_hook(_ignore_missing_body_keys)
+        self.register_buffer("mean_pose", torch.zeros(3 * NUM_JOINTS))  # (72,) axis-angle
+        self.register_buffer("mean_betas", torch.zeros(config.num_betas))
 
-    def predict_parameters(self, images: torch.Tensor):
-        """images (B, 3, H, W) in [0, 1] -> (pose (B, 72), betas (B, 10), attention loss or None)."""
-        features = self.backbone(images)
-        if isinstance(self.pose_head, SuperGATPoseHead):
-            pose, attention_loss = self.pose_head(features)
-        else:
-            pose, attention_loss = self.pose_head(features), None
-        return pose, self.shape_head(features), attention_loss
+    @torch.no_grad()
+    def set_mean_parameters(self, pose: torch.Tensor, betas: torch.Tensor):
+        """Start from this pose (72,) and shape (num_betas,): the heads then learn the difference."""
+        self.mean_pose.copy_(pose)
+        self.mean_betas.copy_(betas)
 
-    def forward(self, images: torch.Tensor, transl: torch.Tensor | None = None) -> GeneratorOutput:
-        """transl (B, 3): the ground-truth root_loc placing the mesh in the camera frame, as the
-        course metric does; without it, no mesh is computed."""
-        pose, betas, attention_loss = self.predict_parameters(images)
-        vertices = joints = None
-        if transl is not None:
-            out = self.body(global_orient=pose[:, :3], body_pose=pose[:, 3:], betas=betas, transl=transl)
-            vertices, joints = out.vertices, out.joints
-        return GeneratorOutput(pose, betas, vertices, joints, attention_loss)
+    def mean_pose_in_head_space(self) -> torch.Tensor:
+        """(24 * k,) the mean pose as the pose head's raw output would express it."""
+        if self.config.rotation == "axis-angle":
+            return self.mean_pose
+        return matrix_to_sixd(rotvec_to_matrix(self.mean_pose.view(NUM_JOINTS, 3))).flatten()
 
-
-def _drop_body_keys(module, state_dict, prefix, local_metadata):
-    for key in [k for k in state_dict if k.startswith(prefix + "body.")]:
-        del state_dict[key]
-
-
-def _ignore_missing_body_keys(module, incompatible_keys):
-    incompatible_keys.missing_keys[:] = [k for k in incompatible_keys.missing_keys if not k.startswith("body.")]
+    def forward(self, images: torch.Tensor) -> GeneratorOutput:
+        """images (B, 3, H, W) in [0, 1] -> pose (B, 72), betas (B, num_betas) and, in training
+        mode with a SuperGAT head, its attention loss."""
+        features = self.backbone(images)  # (B, 2048); in the autocast dtype under mixed precision
+        # The heads run in float32 whatever the autocast: SuperGAT's attention softmax, scatter
+        # sums and its self-supervised loss were never meant for float16, and the heads are cheap.
+        with torch.autocast(features.device.type, enabled=False):
+            features = features.float()
+            if isinstance(self.pose_head, SuperGATPoseHead):
+                offset, attention_loss = self.pose_head(features)
+            else:
+                offset, attention_loss = self.pose_head(features), None
+            pose = rotations_to_pose(offset + self.mean_pose_in_head_space(), self.config.rotation)
+            betas = self.shape_head(features) + self.mean_betas
+        return GeneratorOutput(pose, betas, attention_loss)

@@ -7,9 +7,10 @@
   Dropout(0.05) → Linear, non-activated outputs of every two linear layers summed.
 - :class:`LinearHead` — a plain linear regression (the ResNet-50 baseline of Table 1).
 
-Pose outputs are axis-angle (B, 72) or, with ``rotation='6d'``, 6D rotations (B, 24, 6)
-turned into axis-angle through Gram-Schmidt.
+Pose heads return raw outputs (B, 24 * k): axis-angle (k = 3) or 6D rotations (k = 6), as an
+offset from the generator's mean pose; :func:`rotations_to_pose` turns them into axis-angle.
 """
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -28,9 +29,26 @@ def rotations_to_pose(raw: torch.Tensor, rotation: str) -> torch.Tensor:
     return matrix_to_rotvec(sixd_to_matrix(raw.view(raw.shape[0], NUM_JOINTS, 6))).flatten(1)
 
 
+def skeleton_non_edges(edge_index: torch.Tensor) -> torch.Tensor:
+    """(2, M) every ordered pair of distinct joints that ``edge_index`` does not link."""
+    linked = torch.zeros(NUM_JOINTS, NUM_JOINTS, dtype=torch.bool)
+    linked[edge_index[0], edge_index[1]] = True
+    linked |= torch.eye(NUM_JOINTS, dtype=torch.bool)
+    return (~linked).nonzero().T.contiguous()
+
+
 class SuperGATPoseHead(nn.Module):
-    def __init__(self, in_features: int = 2048, node_features: int = 256, heads: int = 4, head_channels: int = 64,
-                 layers: int = 3, dropout: float = 0.25, mirror_links: bool = True, rotation: str = "axis-angle"):
+    def __init__(
+        self,
+        in_features: int = 2048,
+        node_features: int = 256,
+        heads: int = 4,
+        head_channels: int = 64,
+        layers: int = 3,
+        dropout: float = 0.25,
+        mirror_links: bool = True,
+        out_features: int = 3 * NUM_JOINTS,
+    ):
         """node_features: width of the initial node encoding. Each layer's output (heads x
         head_channels) is concatenated with the previous layer's (for the first layer, with the
         initial encoding), so nodes carry ``node_features + heads * head_channels`` after layer
@@ -40,29 +58,40 @@ class SuperGATPoseHead(nn.Module):
         conv_out = heads * head_channels
         if node_features != conv_out:
             raise ValueError(f"node_features ({node_features}) must equal heads * head_channels ({conv_out})")
-        if rotation not in ROTATION_SIZES:
-            raise ValueError(f"rotation must be one of {list(ROTATION_SIZES)}, got {rotation!r}")
-        self.rotation, self.width = rotation, 2 * conv_out
+        self.width = 2 * conv_out
         self.dropout = nn.Dropout(dropout)
         # One shared map from image features to nodes, plus a learned per-node offset so that
         # the 24 nodes do not start identical (the authors' code broadcasts one vector to all).
         self.encode = nn.Linear(in_features, node_features)
         self.node_embedding = nn.Parameter(torch.zeros(NUM_JOINTS, node_features))
         self.convs = nn.ModuleList(
-            SuperGATConv(node_features if k == 0 else self.width, head_channels, heads=heads, concat=True, dropout=dropout,
-                         attention_type="SD", is_undirected=True)
-            for k in range(layers))
+            SuperGATConv(
+                node_features if k == 0 else self.width,
+                head_channels,
+                heads=heads,
+                concat=True,
+                dropout=dropout,
+                attention_type="SD",
+                is_undirected=True,
+            )
+            for k in range(layers)
+        )
         self.initial_residual = nn.ModuleList(nn.Linear(node_features, self.width) for _ in range(layers))
-        self.readout = nn.Linear(NUM_JOINTS * self.width, NUM_JOINTS * ROTATION_SIZES[rotation])
+        self.readout = nn.Linear(NUM_JOINTS * self.width, out_features)
         self.register_buffer("edge_index", pose_graph_edges(mirror_links), persistent=False)
+        # The skeleton graph never changes, so its non-edges (the candidate negatives of SuperGAT's
+        # attention loss) are listed once. Each graph gets the same number of negatives, as many
+        # as PyG's neg_sample_ratio asks per graph's positive edges (self-loops included), drawn
+        # on the device: no Python loop over the batch, and a loss independent of the batch size.
+        self.register_buffer("non_edges", skeleton_non_edges(self.edge_index), persistent=False)
+        positives = self.edge_index.shape[1] + NUM_JOINTS
+        self.negatives_per_graph = round(self.convs[0].neg_sample_ratio * positives)
         self.reset_parameters()
 
     def reset_parameters(self):
         nn.init.normal_(self.node_embedding, std=0.1)
-        nn.init.xavier_uniform_(self.readout.weight, gain=0.01)  # start near a constant pose: the bias
+        nn.init.xavier_uniform_(self.readout.weight, gain=0.01)  # start near the generator's mean pose
         nn.init.zeros_(self.readout.bias)
-        if self.rotation == "6d":  # the bias then means the identity rotation
-            self.readout.bias.data.view(NUM_JOINTS, 3, 2)[:] = torch.eye(3)[:, :2]
 
     def batched_graph(self, batch_size: int):
         """edge_index (2, B*E) with each sample's nodes offset, and the node -> sample vector."""
@@ -71,25 +100,42 @@ class SuperGATPoseHead(nn.Module):
         batch = torch.arange(batch_size, device=self.edge_index.device).repeat_interleave(NUM_JOINTS)
         return edges, batch
 
+    def negative_edges(self, batch_size: int) -> torch.Tensor:
+        """(2, B * K) negative edges: K = negatives_per_graph non-edges of each graph, drawn
+        without replacement from the global torch RNG, offset to that graph's nodes."""
+        candidates = self.non_edges.shape[1]
+        scores = torch.rand(batch_size, candidates, device=self.non_edges.device)
+        picks = scores.argsort(dim=1)[:, : self.negatives_per_graph]  # (B, K)
+        offsets = torch.arange(batch_size, device=picks.device)[:, None] * NUM_JOINTS
+        return (self.non_edges[:, picks] + offsets).flatten(1)  # (2, B*K)
+
     def forward(self, features: torch.Tensor):
-        """features (B, F) -> (pose (B, 72) axis-angle, attention loss: scalar in training, else None)."""
+        """features (B, F) -> (raw pose (B, out_features), attention loss: scalar in training, else None)."""
         batch_size = features.shape[0]
         initial = self.encode(self.dropout(features))[:, None] + self.node_embedding  # (B, 24, C)
         initial = initial.reshape(batch_size * NUM_JOINTS, -1)  # (B*24, C): PyG's flat node list
-        edges, batch = self.batched_graph(batch_size)
+        edges, _ = self.batched_graph(batch_size)
         x, previous = initial, initial
         for conv, residual in zip(self.convs, self.initial_residual):
-            out = conv(x, edges, batch=batch)  # batch keeps negative samples inside each graph
+            negatives = self.negative_edges(batch_size) if self.training else None
+            out = conv(x, edges, neg_edge_index=negatives)
             x = F.leaky_relu(torch.cat([previous, out], dim=-1) + residual(initial), 0.2)  # (B*24, 2 * heads * ch)
             previous = out
         raw = self.readout(x.view(batch_size, NUM_JOINTS * self.width))
         attention_loss = sum(conv.get_attention_loss() for conv in self.convs) if self.training else None
-        return rotations_to_pose(raw, self.rotation), attention_loss
+        return raw, attention_loss
 
 
 class ResidualShapeHead(nn.Module):
-    def __init__(self, in_features: int = 2048, width: int = 128, blocks: int = 4, dropout: float = 0.05, num_betas: int = 10,
-                 bn_eps: float = 1e-2):
+    def __init__(
+        self,
+        in_features: int = 2048,
+        width: int = 128,
+        blocks: int = 4,
+        dropout: float = 0.05,
+        num_betas: int = 10,
+        bn_eps: float = 1e-2,
+    ):
         """Depth = 2 + 2 * blocks linear layers (10 by default).
 
         bn_eps: BatchNorm's epsilon. After a ReLU some channels are nearly always zero; their
@@ -100,9 +146,22 @@ class ResidualShapeHead(nn.Module):
         super().__init__()
         self.input = nn.Linear(in_features, width)
         self.blocks = nn.ModuleList(
-            nn.Sequential(*[m for _ in range(2) for m in (nn.ReLU(), nn.BatchNorm1d(width, eps=bn_eps), nn.Dropout(dropout), nn.Linear(width, width))])
-            for _ in range(blocks))
+            nn.Sequential(
+                *[
+                    m
+                    for _ in range(2)
+                    for m in (
+                        nn.ReLU(),
+                        nn.BatchNorm1d(width, eps=bn_eps),
+                        nn.Dropout(dropout),
+                        nn.Linear(width, width),
+                    )
+                ]
+            )
+            for _ in range(blocks)
+        )
         self.output = nn.Sequential(nn.ReLU(), nn.BatchNorm1d(width, eps=bn_eps), nn.Linear(width, num_betas))
+        nn.init.zeros_(self.output[-1].bias)  # start at the generator's mean shape
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         x = self.input(features)
@@ -118,7 +177,7 @@ class LinearHead(nn.Module):
         super().__init__()
         self.dropout = nn.Dropout(dropout)
         self.linear = nn.Linear(in_features, out_features)
-        nn.init.xavier_uniform_(self.linear.weight, gain=0.01)  # start near a constant: the bias
+        nn.init.xavier_uniform_(self.linear.weight, gain=0.01)  # start near the generator's mean
         nn.init.zeros_(self.linear.bias)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:

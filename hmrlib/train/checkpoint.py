@@ -5,19 +5,24 @@ weights_only=True)`` reads it without running code from the file): model and opt
 the scalers, every random-number-generator state, the iteration, the discriminators' noise and
 the training configuration as a dict.
 """
+
 import os
+import pickle
 import random
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from hmrlib.errors import HmrlibError
+
 STEP_PATTERN = re.compile(r"step_(\d+)\.pt$")
 
 
-class CheckpointError(RuntimeError):
-    pass
+class CheckpointError(HmrlibError, RuntimeError):
+    """A checkpoint that is missing, unreadable or does not fit the run."""
 
 
 def save_atomic(state: dict, path: Path):
@@ -51,19 +56,32 @@ def load(path, map_location="cpu") -> dict:
     """A checkpoint, read without unpickling arbitrary objects; bad files get a clear error."""
     path = Path(path)
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")  # torch's note on files it may refuse
+            return torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint") from None
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"{path}: not a readable hmrlib checkpoint (refused: it holds objects other than tensors and "
+            f"plain values, which could run code when loaded)"
+        ) from None
     except Exception as err:
-        raise CheckpointError(f"{path}: not a readable hmrlib checkpoint ({type(err).__name__}: {str(err).splitlines()[0]})") from None
+        raise CheckpointError(
+            f"{path}: not a readable hmrlib checkpoint ({type(err).__name__}: {str(err).splitlines()[0]})"
+        ) from None
 
 
 def rng_state(generators: dict) -> dict:
     """Every RNG the training touches: torch CPU/CUDA, the named torch.Generators, and Python's
-    and NumPy's global ones (PyG's negative sampling draws from Python's ``random``)."""
+    and NumPy's global ones (seeded and restored for any library that draws from them)."""
     kind, keys, position, has_gauss, cached = np.random.get_state()
-    state = {"torch": torch.get_rng_state(), "generators": {k: g.get_state() for k, g in generators.items()},
-             "python": random.getstate(), "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached)}
+    state = {
+        "torch": torch.get_rng_state(),
+        "generators": {k: g.get_state() for k, g in generators.items()},
+        "python": random.getstate(),
+        "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state

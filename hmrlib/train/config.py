@@ -4,29 +4,44 @@ Profiles are values of it: ``paper`` (the paper's settings, a GPU run), ``gpu`` 
 variants in about 20 minutes on one H100), ``cpu`` (the ablation within the CPU main job's budget),
 ``tiny`` (seconds; for tests).
 """
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
-from hmrlib.augment import AugmentConfig
-from hmrlib.data.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS
-from hmrlib.data.synth import is_synthetic
-from hmrlib.losses import LossWeights
+from dataclasses import asdict, dataclass, field, replace
+
+from hmrlib.constants import PROFILES, REPO_ROOT
+from hmrlib.data.h36m import FIT_SUBJECTS, TEST_SUBJECTS, VALIDATION_SUBJECTS, is_synthetic
+from hmrlib.errors import ConfigError
 from hmrlib.models.generator import ModelConfig
+from hmrlib.train.augment import AugmentConfig
+from hmrlib.train.losses import LossWeights
 
 
 @dataclass
 class DataConfig:
     root: str = "data/synth_small"
     image_size: int = 224
-    train_subjects: tuple = TRAIN_SUBJECTS
-    # SynthH36M has ground truth for S9/S11; on the real course data their labels are hidden,
-    # so validate on a held-out training subject instead (e.g. ("S8",)).
-    val_subjects: tuple = TEST_SUBJECTS
+    # three disjoint roles: fitting, choosing (best.pt, early stopping, hyper-parameters), and the
+    # final score. The course hides the test subjects' labels: there the test is the submission.
+    train_subjects: tuple = FIT_SUBJECTS
+    val_subjects: tuple = VALIDATION_SUBJECTS
+    test_subjects: tuple = TEST_SUBJECTS
     val_samples: int = 512  # a fixed subset for periodic validation; 0 = all
     test_samples: int = 0  # frames of the test subjects scored after training; 0 = all
-    cache_dir: str | None = "data/cache"
+    cache_dir: str | None = str(REPO_ROOT / "data" / "cache")  # the crop caches, wherever training starts
     workers: int = 2
-    body_model: str | None = None  # None: the stand-in
+    body_model: str | None = None  # None: $HMRLIB_BODY_MODEL, else the stand-in
+    # the paper profile on the course data: refuse to train on the stand-in unless it was chosen
+    # explicitly (HMRLIB_BODY_MODEL=standin), since its numbers cannot be compared with the paper's
+    require_smpl: bool = False
+
+    def __post_init__(self):
+        roles = [("train", self.train_subjects), ("validation", self.val_subjects), ("test", self.test_subjects)]
+        for i, (first_role, first) in enumerate(roles):
+            for second_role, second in roles[i + 1 :]:
+                shared = sorted(set(first) & set(second))
+                if shared:
+                    raise ConfigError(
+                        f"the {first_role} and {second_role} subjects must be disjoint; both hold {' '.join(shared)}"
+                    )
 
 
 @dataclass
@@ -47,7 +62,12 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     seed: int = 0
-    amp: bool = True  # float16 autocast + gradient scaling, on CUDA only
+    # mixed precision for the backbone: 'auto' (float16 with gradient scaling on CUDA, off on the
+    # CPU), 'float16', 'bfloat16' or 'off'; the heads and losses always run in float32
+    amp: str = "auto"
+    max_nonfinite_steps: int = 10  # under AMP, skip a step with a non-finite loss; stop after this many in a row
+    deterministic: bool = True  # torch.use_deterministic_algorithms: same seed -> same numbers
+    ddp_timeout_s: int = 7200  # collectives' timeout: rank 0 may validate files and build caches meanwhile
     log_every: int = 50
     val_every: int = 5000
     checkpoint_every: int = 5000
@@ -60,37 +80,94 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         """The inverse of to_dict (checkpoints store plain dicts)."""
-        parts = {"model": ModelConfig, "loss": LossWeights, "augment": AugmentConfig, "data": DataConfig, "optim": OptimConfig}
+        parts = {
+            "model": ModelConfig,
+            "loss": LossWeights,
+            "augment": AugmentConfig,
+            "data": DataConfig,
+            "optim": OptimConfig,
+        }
         args = {**values, **{key: kind(**values[key]) for key, kind in parts.items()}}
-        args["data"] = replace(args["data"], train_subjects=tuple(args["data"].train_subjects), val_subjects=tuple(args["data"].val_subjects))
+        args["data"] = replace(
+            args["data"],
+            train_subjects=tuple(args["data"].train_subjects),
+            val_subjects=tuple(args["data"].val_subjects),
+            test_subjects=tuple(args["data"].test_subjects),
+        )
         return cls(**args)
 
 
-def profile(name: str, variant: str = "resnext_supergat_disc", seed: int = 0, data_root: str | None = None) -> TrainConfig:
-    """A named profile for one Table 1 variant."""
+def profile(
+    name: str,
+    variant: str = "resnext_supergat_disc",
+    seed: int = 0,
+    data_root: str | None = None,
+    pretrained: str | None = None,
+) -> TrainConfig:
+    """A named profile for one Table 1 variant. ``pretrained`` overrides the profile's choice of
+    ImageNet weights ('required', 'if-available' or 'none')."""
     base = TrainConfig(model=ModelConfig(variant=variant), seed=seed)
-    if name == "paper":
-        config = base
+    if name == "paper":  # strict: the paper's experiment or nothing
+        config = replace(
+            base, model=replace(base.model, pretrained="required"), data=replace(base.data, require_smpl=True)
+        )
     elif name == "gpu":
-        config = replace(base, data=replace(base.data, image_size=160, workers=8), optim=replace(base.optim, batch_size=64, iterations=6000),
-                         augment=replace(base.augment, ramp_iterations=2000), log_every=50, val_every=1000, checkpoint_every=1000)
+        config = replace(
+            base,
+            data=replace(base.data, image_size=160, workers=8),
+            optim=replace(base.optim, batch_size=64, iterations=6000),
+            augment=replace(base.augment, ramp_iterations=2000),
+            log_every=50,
+            val_every=1000,
+            checkpoint_every=1000,
+        )
     elif name == "cpu":
-        config = replace(base, data=replace(base.data, image_size=64, val_samples=384, test_samples=960),
-                         optim=replace(base.optim, iterations=250), augment=replace(base.augment, ramp_iterations=200, p_max=0.3),
-                         log_every=10, val_every=125, checkpoint_every=125)
+        config = replace(
+            base,
+            data=replace(base.data, image_size=64, val_samples=384, test_samples=960),
+            optim=replace(base.optim, iterations=250),
+            augment=replace(base.augment, ramp_iterations=200, p_max=0.3),
+            log_every=10,
+            val_every=125,
+            checkpoint_every=125,
+        )
     elif name == "tiny":
-        config = replace(base, data=replace(base.data, image_size=32, val_samples=32, test_samples=64, workers=0, cache_dir=None),
-                         optim=replace(base.optim, batch_size=4, iterations=12),
-                         augment=replace(base.augment, ramp_iterations=8), log_every=1, val_every=6, checkpoint_every=4,
-                         model=replace(base.model, pretrained="none"))
+        config = replace(
+            base,
+            data=replace(
+                base.data,
+                image_size=32,
+                val_samples=32,
+                test_samples=64,
+                workers=0,
+                cache_dir=None,
+                # SynthH36M tiny's three subjects, one per role
+                train_subjects=("S1",),
+                val_subjects=("S8",),
+                test_subjects=("S9",),
+            ),
+            optim=replace(base.optim, batch_size=4, iterations=12),
+            augment=replace(base.augment, ramp_iterations=8),
+            log_every=1,
+            val_every=6,
+            checkpoint_every=4,
+            model=replace(base.model, pretrained="none"),
+        )
     else:
-        raise ValueError(f"profile must be one of paper, gpu, cpu, tiny; got {name!r}")
+        raise ConfigError(f"profile must be one of {', '.join(PROFILES)}; got {name!r}")
     if data_root is not None:
         config = replace(config, data=replace(config.data, root=str(data_root)))
-    if not is_synthetic(config.data.root) and (Path(config.data.root) / "H36M_data_st").is_dir():
-        # the course hides S9/S11's labels: hold out S8 for validation and the Table 1 scores
-        config = replace(config, data=replace(config.data, train_subjects=TRAIN_SUBJECTS[:-1], val_subjects=TRAIN_SUBJECTS[-1:]))
+    if pretrained is not None:
+        config = replace(config, model=replace(config.model, pretrained=pretrained))
+    if is_synthetic(config.data.root):  # the stand-in is SynthH36M's own body model
+        config = replace(config, data=replace(config.data, require_smpl=False))
     return config
 
 
-PROFILES = ("paper", "gpu", "cpu", "tiny")
+def scored_subjects(config: TrainConfig) -> tuple[tuple, str]:
+    """(subjects, role) that Table 1 scores: the test subjects where their labels exist
+    (SynthH36M); on the course data, whose test labels are hidden, the validation subject —
+    which also chose best.pt, so such a score is optimistic (the submission is the real test)."""
+    if is_synthetic(config.data.root):
+        return config.data.test_subjects, "test"
+    return config.data.val_subjects, "validation"

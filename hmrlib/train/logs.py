@@ -1,4 +1,5 @@
 """Training logs: CSV files (one row per logged step) and TensorBoard, rank 0 only."""
+
 import csv
 from pathlib import Path
 

@@ -7,10 +7,12 @@ optimisers, scaler, RNG states, iteration (hence p and the data position), noise
 checkpoint; a crash loses at most one checkpoint interval. Runs under ``torchrun`` with
 DistributedDataParallel (NCCL on GPUs, gloo on CPUs).
 """
+
 import math
 import os
 import random
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -18,20 +20,23 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from hmrlib.augment import augment
 from hmrlib.body import load_body_model
-from hmrlib.data.dataset import H36MDataset
-from hmrlib.evaluate import evaluate_generator, mean_parameters
-from hmrlib.losses import discriminator_loss, generator_adversarial_losses, vertex_losses, weighted_total
+from hmrlib.constants import VARIANTS
+from hmrlib.data.dataset import H36MDataset, require_subjects
+from hmrlib.errors import ConfigError, HmrlibError
+from hmrlib.evaluation.evaluate import evaluate_generator, mean_parameters
 from hmrlib.models import Generator, PoseDiscriminator
-from hmrlib.models.heads import LinearHead, ResidualShapeHead, SuperGATPoseHead
+from hmrlib.models.backbone import require_imagenet_weights
+from hmrlib.seeding import derive_seed
 from hmrlib.train import checkpoint
+from hmrlib.train.augment import augment
 from hmrlib.train.config import TrainConfig
 from hmrlib.train.logs import TrainLogger
+from hmrlib.train.losses import discriminator_loss, generator_adversarial_losses, vertex_losses, weighted_total
 
 
-class TrainingDiverged(RuntimeError):
-    pass
+class TrainingDiverged(HmrlibError, RuntimeError):
+    """The loss became NaN or inf; the message names the last good checkpoint."""
 
 
 class InfiniteBatches(torch.utils.data.Sampler):
@@ -39,79 +44,192 @@ class InfiniteBatches(torch.utils.data.Sampler):
     between ranks. Starting at ``start_step`` resumes the exact sequence."""
 
     def __init__(self, size: int, batch_size: int, seed: int, start_step: int = 0, rank: int = 0, world: int = 1):
-        self.size, self.batch_size, self.seed, self.start_step, self.rank, self.world = size, batch_size, seed, start_step, rank, world
+        self.size, self.batch_size, self.seed, self.start_step, self.rank, self.world = (
+            size,
+            batch_size,
+            seed,
+            start_step,
+            rank,
+            world,
+        )
         self.steps_per_epoch = size // world // batch_size
         if self.steps_per_epoch == 0:
-            raise ValueError(f"{size} training samples are fewer than one batch of {batch_size} per process")
+            raise ConfigError(f"{size} training samples are fewer than one batch of {batch_size} per process")
 
     def __iter__(self):
         step = self.start_step
         while True:
             epoch, position = divmod(step, self.steps_per_epoch)
-            order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
-            shard = order[self.rank::self.world]
-            yield shard[position * self.batch_size:(position + 1) * self.batch_size].tolist()
+            epoch_seed = derive_seed(self.seed, "batches", f"epoch{epoch}")
+            order = torch.randperm(self.size, generator=torch.Generator().manual_seed(epoch_seed))
+            shard = order[self.rank :: self.world]
+            yield shard[position * self.batch_size : (position + 1) * self.batch_size].tolist()
             step += 1
 
 
-def _distributed() -> tuple[int, int]:
+def validation_subset(size: int, samples: int) -> np.ndarray:
+    """Sorted indices of a fixed random subset of ``samples`` validation frames (all when 0)."""
+    if not samples:
+        return np.arange(size)
+    return np.sort(np.random.default_rng(0).permutation(size)[:samples])
+
+
+def process_group_backend(device: torch.device) -> str:
+    """NCCL for CUDA tensors, gloo for CPU ones: the run's device decides, not the host's GPUs."""
+    return "nccl" if device.type == "cuda" else "gloo"
+
+
+def choose_device(device=None) -> torch.device:
+    """The device asked for, else this process's GPU (LOCAL_RANK under torchrun), else the CPU."""
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = torch.device(device or (f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # NCCL collectives use the current device
+    return device
+
+
+def start_distributed(device: torch.device, timeout_s: int) -> tuple[int, int]:
+    """(rank, world size); joins the process group under torchrun. The timeout covers the wait
+    while rank 0 validates every file and builds the crop caches (NCCL's default is 10 minutes)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group(process_group_backend(device), timeout=timedelta(seconds=timeout_s))
     return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
+def use_deterministic_algorithms(device: torch.device) -> None:
+    """Same seed, same numbers, on one machine. Without this, the CPU backward of SuperGAT's
+    message passing (index_select / scatter gradients summed by several threads) differs in the
+    last bits from run to run, and training amplifies that to percent-level differences within
+    ten steps. Process-wide, like torch.manual_seed. warn_only: an op with no deterministic
+    kernel on some device warns rather than stopping a run."""
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS's deterministic mode
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def end_distributed() -> None:
+    """Leaves the process group, if one was joined. Call it once nothing holds the trainer (its DDP
+    wrapper keeps the group alive): gloo's threads must stop while Python still runs, or the process
+    may abort at exit with 'terminate called without an active exception'."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """The backbone's autocast dtype for TrainConfig.amp, or None for full precision."""
+    choices = {"off": None, "float16": torch.float16, "bfloat16": torch.bfloat16}
+    if amp == "auto":
+        return torch.float16 if device.type == "cuda" else None
+    if amp not in choices:
+        raise ConfigError(f"amp must be 'auto', 'off', 'float16' or 'bfloat16', got {amp!r}")
+    return choices[amp]
+
+
+def load_scaler_state(scaler: torch.amp.GradScaler, state: dict):
+    """A GradScaler state saved on any device: a disabled scaler saves {} (a CPU run), which an
+    enabled one (CUDA) must not be given; an enabled scaler's state means nothing to a disabled one."""
+    if state and scaler.is_enabled():
+        scaler.load_state_dict(state)
+
+
 class Trainer:
-    def __init__(self, config: TrainConfig, run_dir, device=None, progress: bool = True):
+    def __init__(self, config: TrainConfig, run_dir, device=None, progress: bool = True, datasets=None):
+        """datasets: (train, validation) H36MDatasets to use instead of the configuration's
+        subjects (``doctor`` times steps on a small part of the data this way)."""
         self.config, self.run_dir, self.progress = config, Path(run_dir), progress
-        self.rank, self.world = _distributed()
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        self.device = torch.device(device or (f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"))
-        if self.device.type == "cuda":
-            torch.cuda.set_device(self.device)  # NCCL collectives use the current device
-        torch.manual_seed(config.seed)  # identical initial weights on every rank
-        random.seed(config.seed * 13 + self.rank)  # PyG's negative sampling uses Python's random
-        np.random.seed(config.seed * 17 + self.rank)
-        data = config.data
-        self.body = load_body_model(data.body_model, device=self.device)
-        if self.rank > 0:
-            dist.barrier()  # rank 0 builds the crop caches first; the others then read them
-        self.train_set = H36MDataset(data.root, subjects=data.train_subjects, image_size=data.image_size, cache_dir=data.cache_dir, progress=progress and self.rank == 0)
-        self.val_set = H36MDataset(data.root, subjects=data.val_subjects, image_size=data.image_size, cache_dir=data.cache_dir, progress=progress and self.rank == 0)
-        if self.world > 1 and self.rank == 0:
-            dist.barrier()
-        pick = np.random.default_rng(0).permutation(len(self.val_set))
-        self.val_indices = np.sort(pick[:data.val_samples]) if data.val_samples else np.arange(len(self.val_set))
-        self.generator = Generator(config.model, self.body).to(self.device)
-        if config.init_from_mean_pose:
-            self._start_at_mean_pose()
-        self.discriminator = PoseDiscriminator().to(self.device) if config.model.uses_discriminator else None
-        optim = config.optim
-        self.opt_g = torch.optim.AdamW([p for p in self.generator.parameters() if p.requires_grad], lr=optim.lr, weight_decay=optim.weight_decay)
-        self.opt_d = torch.optim.AdamW(self.discriminator.parameters(), lr=optim.disc_lr, weight_decay=optim.disc_weight_decay) if self.discriminator else None
-        self.use_amp = config.amp and self.device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
-        self.rngs = {"augment": torch.Generator(self.device).manual_seed(config.seed * 7 + self.rank),
-                     "real_poses": torch.Generator().manual_seed(config.seed * 11 + self.rank)}
-        self.iteration, self.best_val = 0, math.inf
+        self.device = choose_device(device)
+        self.rank, self.world = start_distributed(self.device, config.ddp_timeout_s)
+        if config.deterministic:
+            use_deterministic_algorithms(self.device)
+        self._seed_global_rngs()
+        self.body = self._load_body_model()
+        if config.model.pretrained == "required":  # before any data is read or cached
+            require_imagenet_weights(VARIANTS[config.model.variant]["backbone"], config.model.weights_path)
+        self.train_set, self.val_set = datasets or self._open_datasets()
+        self.val_indices = validation_subset(len(self.val_set), config.data.val_samples)
+        self.generator, self.discriminator = self._build_models()
+        self.opt_g, self.opt_d = self._build_optimisers()
+        self.amp_dtype = autocast_dtype(config.amp, self.device)
+        # gradient scaling is for float16 only (bfloat16 has float32's range)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+        self.rngs = self._training_rngs()
+        self.iteration, self.best_val, self.nonfinite_in_a_row = 0, math.inf, 0
+        self.seconds_before = 0.0  # training time of earlier sessions of this run (resume)
+        self.session_started = time.perf_counter()
         resumed = self._resume()
         self.logger = TrainLogger(self.run_dir, self.iteration if resumed else None, enabled=self.rank == 0)
-        self.train_generator = DistributedDataParallel(self.generator) if self.world > 1 else self.generator
-        self.train_discriminator = DistributedDataParallel(self.discriminator) if self.world > 1 and self.discriminator else self.discriminator
+        self.train_generator, self.train_discriminator = self._wrap_for_ddp()
 
-    # -- set-up ---------------------------------------------------------------------------
-    def _start_at_mean_pose(self):
-        """Readout biases at the training set's mean pose and shape: the network starts from the
-        mean predictor and learns the difference."""
-        pose, betas = mean_parameters(self.train_set)
-        head, shape = self.generator.pose_head, self.generator.shape_head
-        with torch.no_grad():
-            if isinstance(head, SuperGATPoseHead) and head.rotation == "axis-angle":
-                head.readout.bias.copy_(pose)
-            elif isinstance(head, LinearHead):
-                head.linear.bias.copy_(pose)
-            last = shape.output[-1] if isinstance(shape, ResidualShapeHead) else shape.linear
-            last.bias.copy_(betas)
+    # -- set-up, in the order __init__ calls it ----------------------------------------------
+    def _seed_global_rngs(self):
+        seed, rank = self.config.seed, f"rank{self.rank}"
+        torch.manual_seed(derive_seed(seed, "global"))  # the weights are seeded again in _build_models
+        random.seed(derive_seed(seed, "python", rank))  # for any library that draws from Python's random
+        np.random.seed(derive_seed(seed, "numpy", rank))
+
+    def _load_body_model(self):
+        data = self.config.data
+        chosen = data.body_model or os.environ.get("HMRLIB_BODY_MODEL")
+        if data.require_smpl and not chosen:
+            raise ConfigError(
+                f"this profile trains on the course data in {data.root} with SMPL, as the paper does, "
+                "but no body model was given: set HMRLIB_BODY_MODEL=/path/to/SMPL_NEUTRAL.pkl (or the course's "
+                "model.npz), or HMRLIB_BODY_MODEL=standin to train on hmrlib's stand-in knowingly "
+                "(its numbers are not the paper's)"
+            )
+        return load_body_model(data.body_model, device=self.device)
+
+    def _open_datasets(self) -> tuple[H36MDataset, H36MDataset]:
+        data, show = self.config.data, self.progress and self.rank == 0
+        require_subjects(data.root, data.val_subjects, "validation")
+        if self.rank > 0:
+            dist.barrier()  # rank 0 builds the crop caches first; the others then read them
+        train_set, val_set = (
+            H36MDataset(
+                data.root, subjects=subjects, image_size=data.image_size, cache_dir=data.cache_dir, progress=show
+            )
+            for subjects in (data.train_subjects, data.val_subjects)
+        )
+        if self.world > 1 and self.rank == 0:
+            dist.barrier()
+        return train_set, val_set
+
+    def _build_models(self) -> tuple[Generator, PoseDiscriminator | None]:
+        # seeded here, not earlier: opening the datasets may draw from the global RNG (e.g. a
+        # DataLoader building a crop cache), and the weights must not depend on whether it did
+        torch.manual_seed(derive_seed(self.config.seed, "weights"))  # identical on every rank
+        generator = Generator(self.config.model)
+        if self.config.init_from_mean_pose:  # start from the mean predictor and learn the difference
+            generator.set_mean_parameters(*mean_parameters(self.train_set))
+        discriminator = PoseDiscriminator().to(self.device) if self.config.model.uses_discriminator else None
+        return generator.to(self.device), discriminator
+
+    def _build_optimisers(self):
+        optim = self.config.optim
+        trainable = [p for p in self.generator.parameters() if p.requires_grad]
+        opt_g = torch.optim.AdamW(trainable, lr=optim.lr, weight_decay=optim.weight_decay)
+        opt_d = None
+        if self.discriminator is not None:
+            opt_d = torch.optim.AdamW(
+                self.discriminator.parameters(), lr=optim.disc_lr, weight_decay=optim.disc_weight_decay
+            )
+        return opt_g, opt_d
+
+    def _training_rngs(self) -> dict:
+        """The training loop's own random streams (saved in checkpoints for an exact resume).
+        They live on the CPU whatever the device, so a checkpoint resumes on either."""
+        seed, rank = self.config.seed, f"rank{self.rank}"
+        return {
+            "augment": torch.Generator().manual_seed(derive_seed(seed, "augment", rank)),
+            "real_poses": torch.Generator().manual_seed(derive_seed(seed, "real_poses", rank)),
+        }
+
+    def _wrap_for_ddp(self):
+        if self.world == 1:
+            return self.generator, self.discriminator
+        discriminator = DistributedDataParallel(self.discriminator) if self.discriminator is not None else None
+        return DistributedDataParallel(self.generator), discriminator
 
     def _resume(self) -> bool:
         path = checkpoint.latest(self.run_dir / "checkpoints")
@@ -120,15 +238,18 @@ class Trainer:
         state = checkpoint.load(path, map_location="cpu")  # RNG states must stay on the CPU; weights are copied over
         saved = TrainConfig.from_dict(state["config"])
         if saved.model != self.config.model:
-            raise checkpoint.CheckpointError(f"{path} holds a {saved.model.variant} model configured differently; use another run folder")
+            raise checkpoint.CheckpointError(
+                f"{path} holds a {saved.model.variant} model configured differently; use another run folder"
+            )
         self.generator.load_state_dict(state["generator"])
         self.opt_g.load_state_dict(state["opt_g"])
-        self.scaler.load_state_dict(state["scaler"])
+        load_scaler_state(self.scaler, state["scaler"])
         if self.discriminator is not None:
             self.discriminator.load_state_dict(state["discriminator"])
             self.opt_d.load_state_dict(state["opt_d"])
         checkpoint.restore_rng(state["rng"][self.rank] if self.rank < len(state["rng"]) else state["rng"][0], self.rngs)
         self.iteration, self.best_val = state["iteration"], state["best_val"]
+        self.seconds_before = state.get("train_seconds", 0.0)  # absent from checkpoints before it was kept
         return True
 
     def _state(self) -> dict:
@@ -139,10 +260,22 @@ class Trainer:
             rng = gathered
         else:
             rng = [rng]
-        return {"generator": self.generator.state_dict(), "opt_g": self.opt_g.state_dict(), "scaler": self.scaler.state_dict(),
-                "discriminator": self.discriminator.state_dict() if self.discriminator else None,
-                "opt_d": self.opt_d.state_dict() if self.opt_d else None, "rng": rng, "iteration": self.iteration,
-                "best_val": self.best_val, "config": self.config.to_dict()}
+        return {
+            "generator": self.generator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "discriminator": self.discriminator.state_dict() if self.discriminator else None,
+            "opt_d": self.opt_d.state_dict() if self.opt_d else None,
+            "rng": rng,
+            "iteration": self.iteration,
+            "best_val": self.best_val,
+            "train_seconds": self.train_seconds(),
+            "config": self.config.to_dict(),
+        }
+
+    def train_seconds(self) -> float:
+        """Wall-clock training time of this run, over every session since it started."""
+        return self.seconds_before + time.perf_counter() - self.session_started
 
     def save(self):
         state = self._state()  # collective under DDP: every rank takes part
@@ -154,13 +287,19 @@ class Trainer:
         cfg = self.config
         batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
         p = cfg.augment.probability(self.iteration)
-        images, orient, body_pose, _ = augment(batch["image"], p, cfg.augment, batch["global_orient"], batch["body_pose"], generator=self.rngs["augment"])
+        images, orient, body_pose, _ = augment(
+            batch["image"], p, cfg.augment, batch["global_orient"], batch["body_pose"], generator=self.rngs["augment"]
+        )
         with torch.no_grad():
-            target = self.body(global_orient=orient, body_pose=body_pose, betas=batch["betas"], transl=batch["transl"]).vertices
-        with torch.autocast("cuda", dtype=torch.float16, enabled=self.use_amp):
-            out = self.train_generator(images)
-        pose, betas = out.pose.float(), out.betas.float()
-        predicted = self.body(global_orient=pose[:, :3], body_pose=pose[:, 3:], betas=betas, transl=batch["transl"]).vertices
+            target = self.body(
+                global_orient=orient, body_pose=body_pose, betas=batch["betas"], transl=batch["transl"]
+            ).vertices
+        # a skipped step must leave no trace: BatchNorm updates its running statistics in the forward
+        buffers = [b.clone() for b in self.generator.buffers()] if self.amp_dtype is not None else None
+        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+            out = self.train_generator(images)  # the backbone in amp_dtype, the heads in float32
+        pose = out.pose.float()
+        predicted = self.body.mesh(pose, out.betas.float(), batch["transl"]).vertices
         terms = vertex_losses(predicted, target)
         if out.attention_loss is not None:
             terms["attention"] = out.attention_loss.float()
@@ -169,12 +308,16 @@ class Trainer:
             terms.update(generator_adversarial_losses(self.discriminator(pose)))
             self.discriminator.requires_grad_(True)
         total = weighted_total(terms, cfg.loss)
-        self._check_finite(total, terms)
+        if not self._finite_or_skip(total, terms):
+            with torch.no_grad():
+                for buffer, before in zip(self.generator.buffers(), buffers):
+                    buffer.copy_(before)
+            return {"loss": total.item(), **{k: v.item() for k, v in terms.items()}, "p": p, "skipped": 1.0}
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         self.scaler.step(self.opt_g)
         self.scaler.update()
-        values = {"loss": total.item(), **{k: v.item() for k, v in terms.items()}, "p": p}
+        values = {"loss": total.item(), **{k: v.item() for k, v in terms.items()}, "p": p, "skipped": 0.0}
         if self.discriminator is not None:
             values.update(self._discriminator_step(pose.detach()))
         return values
@@ -183,7 +326,7 @@ class Trainer:
         index = torch.randint(len(self.train_set), (fake_pose.shape[0],), generator=self.rngs["real_poses"]).numpy()
         real = torch.as_tensor(self.train_set.poses(index), device=self.device)
         logits = self.train_discriminator(torch.cat([real, fake_pose]))  # one forward: DDP-friendly
-        real_logits, fake_logits = logits[:len(real)], logits[len(real):]
+        real_logits, fake_logits = logits[: len(real)], logits[len(real) :]
         loss = discriminator_loss(real_logits, fake_logits)
         self._check_finite(loss, {"discriminator": loss})
         self.opt_d.zero_grad(set_to_none=True)
@@ -195,15 +338,39 @@ class Trainer:
             mean_real /= self.world
         self.discriminator.adapt_noise(mean_real)
         noise = self.discriminator.noise_std.tolist()
-        return {"disc_loss": loss.item(), "real_score": mean_real.mean().item(), "noise_mean": float(np.mean(noise)),
-                **{f"noise_{k}": v for k, v in enumerate(noise)}}
+        return {
+            "disc_loss": loss.item(),
+            "real_score": mean_real.mean().item(),
+            "noise_mean": float(np.mean(noise)),
+            **{f"noise_{k}": v for k, v in enumerate(noise)},
+        }
+
+    def _finite_or_skip(self, total: torch.Tensor, terms: dict) -> bool:
+        """True for a finite loss. Under AMP a non-finite one is an overflow that GradScaler's
+        design skips: the step is left out (and the scale lowered) until max_nonfinite_steps come
+        in a row; without AMP, or then, training stops, naming the last good checkpoint."""
+        if torch.isfinite(total):
+            self.nonfinite_in_a_row = 0
+            return True
+        self.nonfinite_in_a_row += 1
+        if self.amp_dtype is None or self.nonfinite_in_a_row >= self.config.max_nonfinite_steps:
+            self._stop(total, terms)
+        if self.scaler.is_enabled():
+            self.scaler.update(self.scaler.get_scale() * self.scaler.get_backoff_factor())
+        return False
 
     def _check_finite(self, total: torch.Tensor, terms: dict):
         if not torch.isfinite(total):
-            last = checkpoint.latest(self.run_dir / "checkpoints")
-            values = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
-            raise TrainingDiverged(f"step {self.iteration}: the loss is {total.item()} ({values}); training stopped before "
-                                   f"updating the weights. Last good checkpoint: {last or 'none yet'}")
+            self._stop(total, terms)
+
+    def _stop(self, total: torch.Tensor, terms: dict):
+        last = checkpoint.latest(self.run_dir / "checkpoints")
+        values = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
+        in_a_row = f" ({self.nonfinite_in_a_row} non-finite steps in a row under AMP)" if self.amp_dtype else ""
+        raise TrainingDiverged(
+            f"step {self.iteration}: the loss is {total.item()} ({values}){in_a_row}; training stopped before "
+            f"updating the weights. Last good checkpoint: {last or 'none yet'}"
+        )
 
     # -- validation and the loop -----------------------------------------------------------
     def validate(self) -> dict:
@@ -213,23 +380,44 @@ class Trainer:
         if metrics["mse_m2"] < self.best_val:
             self.best_val = metrics["mse_m2"]
             # best.pt is for using the model (weights and configuration), not for resuming
-            checkpoint.save_atomic({"generator": self.generator.state_dict(), "iteration": self.iteration, "best_val": self.best_val,
-                                    "config": self.config.to_dict()}, self.run_dir / "checkpoints" / "best.pt")
+            checkpoint.save_atomic(
+                {
+                    "generator": self.generator.state_dict(),
+                    "iteration": self.iteration,
+                    "best_val": self.best_val,
+                    "config": self.config.to_dict(),
+                },
+                self.run_dir / "checkpoints" / "best.pt",
+            )
         return metrics
 
     def run(self) -> dict:
         from tqdm import tqdm
 
         cfg = self.config
-        sampler = InfiniteBatches(len(self.train_set), cfg.optim.batch_size, cfg.seed, self.iteration, self.rank, self.world)
+        sampler = InfiniteBatches(
+            len(self.train_set), cfg.optim.batch_size, cfg.seed, self.iteration, self.rank, self.world
+        )
         # its own generator: starting a loader draws a seed, which must not come from the global
         # RNG (restored on resume) or a resumed run would drift from an uninterrupted one
-        loader = torch.utils.data.DataLoader(self.train_set, batch_sampler=sampler, num_workers=cfg.data.workers,
-                                             pin_memory=self.device.type == "cuda", persistent_workers=cfg.data.workers > 0,
-                                             generator=torch.Generator().manual_seed(cfg.seed))
+        loader = torch.utils.data.DataLoader(
+            self.train_set,
+            batch_sampler=sampler,
+            num_workers=cfg.data.workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=cfg.data.workers > 0,
+            generator=torch.Generator().manual_seed(derive_seed(cfg.seed, "loader")),
+        )
         self.generator.train()
-        running, started, metrics = {}, time.perf_counter(), {}
-        bar = tqdm(total=cfg.optim.iterations, initial=self.iteration, desc=f"{cfg.model.variant}", disable=not self.progress or self.rank != 0, unit="it")
+        running, metrics = {}, {}
+        self.session_started = time.perf_counter()
+        bar = tqdm(
+            total=cfg.optim.iterations,
+            initial=self.iteration,
+            desc=f"{cfg.model.variant}",
+            disable=not self.progress or self.rank != 0,
+            unit="it",
+        )
         batches = iter(loader)
         while self.iteration < cfg.optim.iterations:
             values = self.step(next(batches))
@@ -239,7 +427,7 @@ class Trainer:
             bar.update(1)
             if self.iteration % cfg.log_every == 0 or self.iteration == cfg.optim.iterations:
                 means = {k: float(np.mean(v)) for k, v in running.items()}
-                means["seconds"] = time.perf_counter() - started
+                means["seconds"] = self.train_seconds()
                 self.logger.log_train(self.iteration, means)
                 bar.set_postfix({k: f"{means[k]:.4g}" for k in ("loss", "vertex_l2", "disc_loss") if k in means})
                 running = {}

@@ -8,6 +8,7 @@ the ground-truth root_loc (as the course metric does).
 - pa_mpjpe: the same after a Procrustes (similarity) alignment per sample (mm).
 The per-sample values are returned so callers can average per action.
 """
+
 import torch
 
 

@@ -12,6 +12,7 @@ returned so labels can follow. Label-aware mode (default, beyond the paper) mirr
 flipped samples and turns the global orientation with in-plane rotations; paper mode (the
 authors') changes the image only. Samples that draw no op are returned bit for bit.
 """
+
 import math
 from dataclasses import dataclass
 
@@ -49,12 +50,16 @@ COLOUR_OPS = ("brightness", "contrast", "lumaflip", "hue", "saturation")
 
 
 def sample(batch: int, p: float, config: AugmentConfig, device=None, generator: torch.Generator | None = None) -> dict:
-    """Draw which ops apply to which sample, and their parameters (all (B,) or (B, 2) tensors)."""
+    """Draw which ops apply to which sample, and their parameters (all (B,) or (B, 2) tensors on
+    ``device``). They are drawn on the generator's device (the CPU for the trainer's, so that its
+    state resumes on any device) and then moved."""
+    source = generator.device if generator is not None else device
+
     def uniform(*shape):
-        return torch.rand(*shape, generator=generator, device=device)
+        return torch.rand(*shape, generator=generator, device=source).to(device)
 
     def normal(*shape):
-        return torch.randn(*shape, generator=generator, device=device)
+        return torch.randn(*shape, generator=generator, device=source).to(device)
 
     applied = {op: uniform(batch) < p for op in GEOMETRIC_OPS + COLOUR_OPS + ("cutout",)}
     return {
@@ -82,7 +87,12 @@ def geometric_matrix(params: dict) -> torch.Tensor:
     s = torch.where(applied["scale"], params["scale"], 1.0)
     scale[:, 0, 0], scale[:, 1, 1] = s, s
     angle = torch.where(applied["rotate"], params["angle"], 0.0)
-    rotate[:, 0, 0], rotate[:, 0, 1], rotate[:, 1, 0], rotate[:, 1, 1] = angle.cos(), -angle.sin(), angle.sin(), angle.cos()
+    rotate[:, 0, 0], rotate[:, 0, 1], rotate[:, 1, 0], rotate[:, 1, 1] = (
+        angle.cos(),
+        -angle.sin(),
+        angle.sin(),
+        angle.cos(),
+    )
     shift[:, :2, 2] = torch.where(applied["translate"][:, None], 2 * params["translate"], 0.0)  # side = 2 units
     return shift @ rotate @ scale @ flip
 
@@ -106,7 +116,9 @@ def colour_matrix(params: dict) -> torch.Tensor:
     hue = eye.clone()
     angle = torch.where(applied["hue"], params["hue"], 0.0)
     skew = torch.tensor([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]], device=device)
-    hue[:, :3, :3] = (torch.eye(3, device=device) + angle.sin()[:, None, None] * skew + (1 - angle.cos())[:, None, None] * skew @ skew)
+    hue[:, :3, :3] = (
+        torch.eye(3, device=device) + angle.sin()[:, None, None] * skew + (1 - angle.cos())[:, None, None] * skew @ skew
+    )
     saturation = eye.clone()
     sat = torch.where(applied["saturation"], params["saturation"], 1.0)[:, None, None]
     saturation[:, :3, :3] = vvt[:3, :3] + (torch.eye(3, device=device) - vvt[:3, :3]) * sat
@@ -127,18 +139,30 @@ def apply(images: torch.Tensor, params: dict, config: AugmentConfig, global_orie
         x = images[touched] * 2 - 1  # the authors augment on [-1, 1]
         if geometric[touched].any():
             warp = torch.linalg.inv(matrix[touched])[:, :2]  # affine_grid maps output to input
-            warped = F.grid_sample(x, F.affine_grid(warp, list(x.shape), align_corners=False), mode="bilinear",
-                                   padding_mode="reflection", align_corners=False)
+            warped = F.grid_sample(
+                x,
+                F.affine_grid(warp, list(x.shape), align_corners=False),
+                mode="bilinear",
+                padding_mode="reflection",
+                align_corners=False,
+            )
             x = torch.where(geometric[touched][:, None, None, None], warped, x)
         if colour[touched].any():
-            c = colour_matrix({k: v[touched] if torch.is_tensor(v) else {op: m[touched] for op, m in v.items()} for k, v in params.items()})
+            c = colour_matrix(
+                {
+                    k: v[touched] if torch.is_tensor(v) else {op: m[touched] for op, m in v.items()}
+                    for k, v in params.items()
+                }
+            )
             x = torch.einsum("bij,bjhw->bihw", c[:, :3, :3], x) + c[:, :3, 3, None, None]
         if applied["cutout"][touched].any():
             size = images.shape[-1]
             ys = torch.arange(size, device=x.device)[:, None] / size
             xs = torch.arange(size, device=x.device)[None, :] / size
             centre = params["cutout_centre"][touched]
-            inside = ((xs[None] - centre[:, 0, None, None]).abs() < config.cutout_size / 2) & ((ys[None] - centre[:, 1, None, None]).abs() < config.cutout_size / 2)
+            inside = ((xs[None] - centre[:, 0, None, None]).abs() < config.cutout_size / 2) & (
+                (ys[None] - centre[:, 1, None, None]).abs() < config.cutout_size / 2
+            )
             x = torch.where((inside & applied["cutout"][touched][:, None, None])[:, None], 0.0, x)
         out[touched] = ((x + 1) / 2).clamp(0, 1)
     if config.label_aware and global_orient is not None:

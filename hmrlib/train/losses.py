@@ -2,7 +2,15 @@
 
 Paper weights: vertex L1 1.0, vertex L2 1.0, SuperGAT attention 0.0005, per-joint discriminators
 0.01, full-pose discriminator 0.01.
+
+Adversarial terms are means over discriminators, in both directions: the generator's per-joint
+term is the mean of the 23 joints' BCE (the full-pose term is one BCE), the discriminators' loss
+the mean of all 24. PyTorch HMR sums over its discriminators in both losses instead (LSGAN,
+``batch_encoder_disc_l2_loss`` / ``batch_adv_disc_l2_loss``); with the paper's weight of 0.01 a sum
+would make the per-joint prior 23 times stronger than the full-pose one, and for the
+discriminators, trained by Adam, the reduction only rescales the logged value.
 """
+
 from dataclasses import asdict, dataclass
 
 import torch
@@ -28,16 +36,18 @@ def vertex_losses(predicted: torch.Tensor, target: torch.Tensor) -> dict:
 def generator_adversarial_losses(fake_logits: torch.Tensor) -> dict:
     """fake_logits (B, 24) from the discriminators on predicted poses; the generator wants 'real'."""
     ones = torch.ones_like(fake_logits)
-    return {"disc_joints": F.binary_cross_entropy_with_logits(fake_logits[:, :-1], ones[:, :-1]),
-            "disc_full": F.binary_cross_entropy_with_logits(fake_logits[:, -1], ones[:, -1])}
+    return {
+        "disc_joints": F.binary_cross_entropy_with_logits(fake_logits[:, :-1], ones[:, :-1]),
+        "disc_full": F.binary_cross_entropy_with_logits(fake_logits[:, -1], ones[:, -1]),
+    }
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """BCE of all 24 discriminators: real poses labelled 1, predicted poses 0, summed over the
-    discriminators and averaged over the batch."""
+    """BCE of all 24 discriminators: real poses labelled 1, predicted poses 0, averaged over the
+    discriminators and the batch."""
     real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits), reduction="none")
     fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits), reduction="none")
-    return (real + fake).sum(1).mean()
+    return (real + fake).mean()
 
 
 def weighted_total(terms: dict, weights: LossWeights) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """Pictures of a body model: T-pose and a posed configuration, front and side."""
+
 import numpy as np
 import torch
 
@@ -13,7 +14,7 @@ def body_picture(model_path=None, size: int = 480) -> np.ndarray:
     model = load_body_model(model_path)
     poses = torch.from_numpy(np.stack([np.zeros(72), STRIDE_AND_WAVE])).float()
     with torch.no_grad():
-        out = model(global_orient=poses[:, :3], body_pose=poses[:, 3:], betas=torch.zeros(2, model.num_betas))
+        out = model.mesh(poses, torch.zeros(2, model.num_betas))
     vertices = out.vertices.numpy()
     intrinsics = Intrinsics.from_fov(size, size, fov_deg=40.0)
     views = [(0, 0.0), (0, 90.0), (1, 0.0), (1, 35.0)]

@@ -1,15 +1,20 @@
 """Figures of training runs and the ablation (notebook 02 calls these)."""
+
 from pathlib import Path
 
 import pandas as pd
 
-from hmrlib.ablation import NAMES
+from hmrlib.constants import VARIANT_NAMES
 
 
 def run_folders(ablation_dir, seed: int = 0) -> dict:
     """{variant: run folder} of one seed of an ablation."""
     ablation_dir = Path(ablation_dir)
-    return {v: ablation_dir / v / f"seed{seed}" for v in NAMES if (ablation_dir / v / f"seed{seed}" / "train_log.csv").exists()}
+    return {
+        v: ablation_dir / v / f"seed{seed}"
+        for v in VARIANT_NAMES
+        if (ablation_dir / v / f"seed{seed}" / "train_log.csv").exists()
+    }
 
 
 def training_curves(runs: dict, title: str):
@@ -19,15 +24,15 @@ def training_curves(runs: dict, title: str):
     fig, axes = plt.subplots(1, 3, figsize=(16, 4))
     for variant, folder in runs.items():
         log = pd.read_csv(folder / "train_log.csv")
-        axes[0].plot(log.step, log.vertex_l2, label=f"{NAMES[variant]} (train)")
+        axes[0].plot(log.step, log.vertex_l2, label=f"{VARIANT_NAMES[variant]} (train)")
         val = folder / "val_log.csv"
         if val.exists():
             v = pd.read_csv(val)
-            axes[0].plot(v.step, v.mse_m2, "o--", label=f"{NAMES[variant]} (validation)")
+            axes[0].plot(v.step, v.mse_m2, "o--", label=f"{VARIANT_NAMES[variant]} (validation)")
         if "attention" in log:
-            axes[1].plot(log.step, log.attention, label=NAMES[variant])
+            axes[1].plot(log.step, log.attention, label=VARIANT_NAMES[variant])
         if "disc_loss" in log:
-            axes[2].plot(log.step, log.disc_loss, label=NAMES[variant])
+            axes[2].plot(log.step, log.disc_loss, label=VARIANT_NAMES[variant])
     axes[0].set(title="vertex MSE (m²)", xlabel="iteration", yscale="log")
     axes[1].set(title="SuperGAT attention loss", xlabel="iteration")
     axes[2].set(title="discriminator loss (24 BCE terms)", xlabel="iteration")
@@ -67,7 +72,7 @@ def per_action(runs: dict, title: str):
     for variant, folder in runs.items():
         summary = folder / "test" / "summary.csv"
         if summary.exists():
-            frames.append(pd.read_csv(summary).query("action != 'all'").assign(variant=NAMES[variant]))
+            frames.append(pd.read_csv(summary).query("action != 'all'").assign(variant=VARIANT_NAMES[variant]))
     table = pd.concat(frames).pivot(index="action", columns="variant", values="mse_m2")
     ax = table.plot.bar(figsize=(14, 4))
     ax.set(title=title, ylabel="vertex MSE (m²)")

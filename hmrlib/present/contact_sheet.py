@@ -1,4 +1,5 @@
 """A contact sheet: one frame of every action, with its box, to check data by eye."""
+
 from pathlib import Path
 
 import numpy as np

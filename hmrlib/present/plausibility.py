@@ -6,6 +6,7 @@ discriminator prior makes poses more realistic.
 - discriminator realism: the mean probability, over its 24 outputs, that a trained pose
   discriminator gives the pose of being real (no input noise).
 """
+
 import numpy as np
 import torch
 

@@ -4,6 +4,7 @@ subjects, and write Table 1 (markdown, CSV, bar plot) beside the paper's numbers
 Runs that finished are not trained again: each run folder keeps its test scores, so an
 interrupted ablation continues where it stopped (an interrupted run resumes from its checkpoint).
 """
+
 import platform
 from pathlib import Path
 
@@ -11,14 +12,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from hmrlib.data.dataset import H36MDataset
-from hmrlib.data.figures import data_label
-from hmrlib.evaluate import METRICS, evaluate_generator, mean_parameters, score, summarize
-from hmrlib.models.generator import VARIANTS
+from hmrlib.constants import MEAN_PREDICTOR_NAME, VARIANT_NAMES, VARIANTS
+from hmrlib.data.dataset import H36MDataset, require_subjects
+from hmrlib.data.h36m import data_label
+from hmrlib.evaluation.evaluate import METRICS, evaluate_generator, mean_parameters, score, summarize
+from hmrlib.train.config import profile, scored_subjects
 
 PAPER_MSE = {"resnet50": 0.034036, "resnext_supergat": 0.008685, "resnext_supergat_disc": 0.007817}
-NAMES = {"mean": "mean pose / mean shape", "resnet50": "ResNet-50", "resnext_supergat": "ResNeXt-50 + SuperGAT",
-         "resnext_supergat_disc": "ResNeXt-50 + SuperGAT + Discriminator"}
+ROW_NAMES = {"mean": MEAN_PREDICTOR_NAME, **VARIANT_NAMES}
 
 
 def device_name() -> str:
@@ -34,17 +35,35 @@ def test_indices(dataset, samples: int) -> np.ndarray:
     return np.linspace(0, len(dataset) - 1, samples).round().astype(int)
 
 
+def scored_set(config) -> H36MDataset:
+    """The frames Table 1 scores (see :func:`hmrlib.train.config.scored_subjects`)."""
+    data = config.data
+    return H36MDataset(
+        data.root,
+        subjects=scored_subjects(config)[0],
+        image_size=data.image_size,
+        cache_dir=data.cache_dir,
+        progress=False,
+    )
+
+
 def train_and_test(config, run_dir: Path, progress: bool = True) -> pd.DataFrame:
-    """Train one run (or finish it) and score it on the test subjects; cached in run_dir/test."""
+    """Train one run (or finish it) and score its final weights on the scored subjects (the test
+    subjects where they have labels); cached in run_dir/test."""
     from hmrlib.train import Trainer
 
     summary_path = run_dir / "test" / "summary.csv"
     if not summary_path.exists():
         trainer = Trainer(config, run_dir, progress=progress)
         trainer.run()
-        data = config.data
-        test_set = H36MDataset(data.root, subjects=data.val_subjects, image_size=data.image_size, cache_dir=data.cache_dir, progress=False)
-        evaluate_generator(trainer.generator, test_set, trainer.body, out_dir=run_dir / "test", indices=test_indices(test_set, data.test_samples))
+        test_set = scored_set(config)
+        evaluate_generator(
+            trainer.generator,
+            test_set,
+            trainer.body,
+            out_dir=run_dir / "test",
+            indices=test_indices(test_set, config.data.test_samples),
+        )
     summary = pd.read_csv(summary_path)
     log = pd.read_csv(run_dir / "train_log.csv")
     return summary.assign(train_seconds=float(log["seconds"].iloc[-1]))
@@ -52,8 +71,10 @@ def train_and_test(config, run_dir: Path, progress: bool = True) -> pd.DataFrame
 
 def mean_predictor(config, body, out_dir: Path) -> pd.DataFrame:
     data = config.data
-    train_set = H36MDataset(data.root, subjects=data.train_subjects, image_size=data.image_size, cache_dir=data.cache_dir, progress=False)
-    test_set = H36MDataset(data.root, subjects=data.val_subjects, image_size=data.image_size, cache_dir=data.cache_dir, progress=False)
+    train_set = H36MDataset(
+        data.root, subjects=data.train_subjects, image_size=data.image_size, cache_dir=data.cache_dir, progress=False
+    )
+    test_set = scored_set(config)
     indices = test_indices(test_set, data.test_samples)
     pose, betas = mean_parameters(train_set)
     per_sample = score(pose.expand(len(indices), -1), betas.expand(len(indices), -1), test_set, body, indices)
@@ -63,19 +84,30 @@ def mean_predictor(config, body, out_dir: Path) -> pd.DataFrame:
     return summary.assign(train_seconds=0.0)
 
 
-def run_ablation(profile_name: str, seeds: int = 1, data_root=None, runs_dir="runs/ablation", variants=tuple(VARIANTS), progress: bool = True) -> pd.DataFrame:
-    from hmrlib.train import profile
-
+def run_ablation(
+    profile_name: str,
+    seeds: int = 1,
+    data_root=None,
+    runs_dir="runs/ablation",
+    variants=tuple(VARIANTS),
+    progress: bool = True,
+    pretrained: str | None = None,
+) -> pd.DataFrame:
+    """Train and score every variant and seed (finished runs are reused), then write Table 1.
+    ``pretrained`` overrides the profile's choice of ImageNet weights."""
     out = Path(runs_dir) / profile_name
+    first = profile(profile_name, variants[0], 0, data_root, pretrained)
+    subjects, role = scored_subjects(first)
+    require_subjects(first.data.root, subjects, role)  # before hours of training, not after
     results = []
     for seed in range(seeds):
         for variant in variants:
-            config = profile(profile_name, variant, seed, data_root)
+            config = profile(profile_name, variant, seed, data_root, pretrained)
             summary = train_and_test(config, out / variant / f"seed{seed}", progress)
             results.append(summary.iloc[0].to_dict() | {"variant": variant, "seed": seed})
     from hmrlib.body import load_body_model
 
-    config = profile(profile_name, variants[0], 0, data_root)
+    config = profile(profile_name, variants[0], 0, data_root, pretrained)
     body = load_body_model(config.data.body_model)
     baseline = mean_predictor(config, body, out / "mean_predictor")
     results.append(baseline.iloc[0].to_dict() | {"variant": "mean", "seed": 0})
@@ -90,7 +122,7 @@ def make_table(results: pd.DataFrame, config, standin: bool) -> pd.DataFrame:
     rows = []
     for variant in ["mean", *[v for v in VARIANTS if v in set(results.variant)]]:
         runs = results[results.variant == variant]
-        row = {"architecture": NAMES[variant], "data": f"{label}, {body}", "runs": len(runs)}
+        row = {"architecture": ROW_NAMES[variant], "data": f"{label}, {body}", "runs": len(runs)}
         for metric in METRICS:
             row[f"{metric}"] = runs[metric].mean()
             row[f"{metric}_std"] = runs[metric].std(ddof=0) if len(runs) > 1 else 0.0
@@ -100,28 +132,68 @@ def make_table(results: pd.DataFrame, config, standin: bool) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def scored_caption(config) -> str:
+    subjects, role = scored_subjects(config)
+    caption = (
+        f"scored on the {role} subjects {' '.join(subjects)} (best.pt chosen on {' '.join(config.data.val_subjects)})"
+    )
+    if role == "validation":
+        caption += " — the course hides the test labels, so this score is optimistic; the submission is the test"
+    return caption
+
+
+def backbone_start(config) -> str:
+    """How the backbones started: from ImageNet weights, or from scratch (then say so)."""
+    from hmrlib.models.backbone import ARCHITECTURES, find_imagenet_weights
+
+    if config.model.pretrained == "none":
+        return "backbones trained from scratch (--pretrained none)"
+    missing = [a for a in ARCHITECTURES if find_imagenet_weights(a, config.model.weights_path) is None]
+    if missing:
+        return f"backbones trained from scratch: no ImageNet weights found for {', '.join(missing)}"
+    return "backbones fine-tuned from ImageNet weights"
+
+
 def write_table(table: pd.DataFrame, out: Path, config, profile_name: str):
     from matplotlib.figure import Figure  # no pyplot: leaves a notebook's backend alone
 
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "table1.csv", index=False)
     hardware = device_name()
-    lines = [f"Table 1 — profile `{profile_name}`, {table.data.iloc[0]}, test subjects {' '.join(config.data.val_subjects)}, "
-             f"trained on {hardware}; mean ± std over seeds.", "",
-             "| architecture | MSE (m²) | PVE (mm) | MPJPE (mm) | PA-MPJPE (mm) | train (min) | paper MSE (real H36M) |",
-             "|---|---|---|---|---|---|---|"]
+    seeds = int(table.runs[table.architecture != ROW_NAMES["mean"]].max())
+    # one seed measures no spread: print the values alone rather than a "± 0" that claims one
+    spread = f"mean ± std over {seeds} seeds" if seeds > 1 else "1 seed: no spread measured"
+    lines = [
+        f"Table 1 — profile `{profile_name}`, {table.data.iloc[0]}, "
+        f"{scored_caption(config)}, "
+        f"trained on {hardware}, {backbone_start(config)}; {spread}.",
+        "",
+        "| architecture | MSE (m²) | PVE (mm) | MPJPE (mm) | PA-MPJPE (mm) | train (min) | paper MSE (real H36M) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for _, r in table.iterrows():
         paper = "—" if np.isnan(r["paper_mse_m2 (real H36M, SMPL)"]) else f"{r['paper_mse_m2 (real H36M, SMPL)']:.6f}"
-        cells = [f"{r[m]:.5f} ± {r[m + '_std']:.5f}" if m == "mse_m2" else f"{r[m]:.1f} ± {r[m + '_std']:.1f}" for m in METRICS]
+        digits = {m: 5 if m == "mse_m2" else 1 for m in METRICS}
+        cells = [f"{r[m]:.{digits[m]}f}" + (f" ± {r[m + '_std']:.{digits[m]}f}" if r.runs > 1 else "") for m in METRICS]
         lines.append(f"| {r.architecture} | {' | '.join(cells)} | {r.train_minutes:.1f} | {paper} |")
     (out / "table1.md").write_text("\n".join(lines) + "\n")
     fig = Figure(figsize=(12, 4))
     ours, paper = fig.subplots(1, 2)
-    ours.bar(table.architecture, table.mse_m2, yerr=table.mse_m2_std, color=["gray", "tab:blue", "tab:orange", "tab:green"][:len(table)], capsize=4)
+    ours.bar(
+        table.architecture,
+        table.mse_m2,
+        yerr=table.mse_m2_std.where(table.runs > 1),  # no error bar for one run
+        color=["gray", "tab:blue", "tab:orange", "tab:green"][: len(table)],
+        capsize=4,
+    )
     ours.set_title(f"this run: {table.data.iloc[0]}\nprofile {profile_name}, {hardware}", fontsize=9)
     ours.set_ylabel("vertex MSE (m²)")
     paper_rows = table.dropna(subset=["paper_mse_m2 (real H36M, SMPL)"])
-    paper.bar(paper_rows.architecture, paper_rows["paper_mse_m2 (real H36M, SMPL)"], color=["tab:blue", "tab:orange", "tab:green"][:len(paper_rows)])
+    paper.bar(
+        paper_rows.architecture,
+        paper_rows["paper_mse_m2 (real H36M, SMPL)"],
+        color=["tab:blue", "tab:orange", "tab:green"][: len(paper_rows)],
+    )
     paper.set_title("the paper's Table 1: real Human3.6M, SMPL (public test score)", fontsize=9)
     for ax in (ours, paper):
         ax.tick_params(axis="x", labelrotation=15, labelsize=8)

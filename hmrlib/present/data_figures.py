@@ -1,42 +1,21 @@
 """Figures for looking at a course-layout dataset (notebook 01 calls these)."""
-import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
 from hmrlib.data.crop import crop_square, pixel_box
-from hmrlib.data.dataset import H36MDataset, action_name, load_image
-from hmrlib.data.h36m import BOX_PIXELS_PER_SCALE, CAMERAS, image_path, parse_sequence
-from hmrlib.data.synth import is_synthetic
-from hmrlib.camera import Intrinsics
+from hmrlib.data.dataset import H36MDataset, action_name
+from hmrlib.data.h36m import BOX_PIXELS_PER_SCALE, parse_sequence
 from hmrlib.skeleton import JOINT_NAMES
 
 
-def camera_intrinsics(root, camera: str) -> Intrinsics:
-    """The camera's intrinsics for the images under ``root``: SynthH36M's manifest records its
-    (scaled) cameras; otherwise the course's full-resolution H36M cameras."""
-    if not is_synthetic(root):
-        return CAMERAS[camera]
-    c = json.loads((Path(root) / "synth_manifest.json").read_text())["cameras"][camera]
-    return Intrinsics(c["fx"], c["fy"], c["cx"], c["cy"], c["width"], c["height"])
-
-
-def data_label(root) -> str:
-    return "SynthH36M (synthetic)" if is_synthetic(root) else "Human3.6M (course data)"
-
-
-def full_image(dataset: H36MDataset, index: int) -> np.ndarray:
-    subject, sequence, frame = dataset.keys[index]
-    return load_image(image_path(dataset.root, subject, sequence, frame))
-
-
 def preprocessing_steps(dataset: H36MDataset, index: int, ax_row):
-    """Four panels: the frame with its box, the square box (padded), the resized crop, the crop as the network sees it."""
+    """Four panels: the frame with its box, the square box (padded), the resized crop, and the
+    crop as the network sees it."""
     import matplotlib.pyplot as plt
 
-    image = full_image(dataset, index)
+    image = dataset.image(index)
     center, side = dataset.box(index)
     left, top, side_px = pixel_box(center, side)
     ax_row[0].imshow(image)
@@ -56,25 +35,29 @@ def ground_truth_overlay(dataset: H36MDataset, index: int, body_model, alpha: fl
     """The frame with its ground-truth mesh rendered over it through the camera's intrinsics."""
     from hmrlib.render import Renderer
 
-    item = dataset[index]
     with torch.no_grad():
-        out = body_model(**{k: item[k][None] for k in ("global_orient", "body_pose", "betas", "transl")})
-    camera = parse_sequence(dataset.keys[index][1])[1]
-    intrinsics = camera_intrinsics(dataset.root, camera)
-    image, _ = Renderer().render([(out.vertices[0].numpy(), body_model.faces, (0.95, 0.45, 0.3, 1.0))], intrinsics,
-                                 background=full_image(dataset, index), alpha=alpha)
+        out = body_model(**dataset.labels(index))
+    intrinsics = dataset.intrinsics(index)
+    image, _ = Renderer().render(
+        [(out.vertices[0].numpy(), body_model.faces, (0.95, 0.45, 0.3, 1.0))],
+        intrinsics,
+        background=dataset.image(index),
+        alpha=alpha,
+    )
     return image
 
 
 def sample_table(dataset: H36MDataset) -> pd.DataFrame:
     """One row per sample: subject, action, camera, depth, box side, betas and joint angles."""
-    rows = pd.DataFrame([(s, parse_sequence(q)[1], f) for s, q, f in dataset.keys], columns=["subject", "camera", "frame"])
+    rows = pd.DataFrame(
+        [(s, parse_sequence(q)[1], f) for s, q, f in dataset.keys], columns=["subject", "camera", "frame"]
+    )
     rows["action"] = [action_name(q) for _, q, _ in dataset.keys]
-    rows["depth_m"] = dataset.params["root_loc"][:, 2]
+    rows["depth_m"] = dataset.params["transl"][:, 2]
     rows["box_px"] = BOX_PIXELS_PER_SCALE * dataset.params["scale_img"][:, 0]
     for k in range(dataset.params["betas"].shape[1]):
         rows[f"beta{k}"] = dataset.params["betas"][:, k]
-    pose = np.concatenate([dataset.params["pose_body"], dataset.params["pose_hand"]], 1).reshape(len(dataset), 23, 3)
+    pose = dataset.params["body_pose"].reshape(len(dataset), 23, 3)
     for j, name in enumerate(JOINT_NAMES[1:]):
         rows[f"angle_{name}"] = np.degrees(np.linalg.norm(pose[:, j], axis=1))
     return rows

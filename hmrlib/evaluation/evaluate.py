@@ -3,22 +3,22 @@
 Scores use the course's protocol: both meshes are placed with the ground-truth root_loc, in the
 camera frame. Results say which data they were computed on (``data_label``).
 """
+
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from hmrlib.body import course_to_smplx
 from hmrlib.data.dataset import action_name
-from hmrlib.metrics import all_metrics
+from hmrlib.evaluation.metrics import all_metrics
 
 METRICS = ("mse_m2", "pve_mm", "mpjpe_mm", "pa_mpjpe_mm")
 
 
 def _batches(indices, batch_size):
     for start in range(0, len(indices), batch_size):
-        yield indices[start:start + batch_size]
+        yield indices[start : start + batch_size]
 
 
 @torch.no_grad()
@@ -28,7 +28,9 @@ def predict(generator, dataset, indices=None, batch_size: int = 32, device=None,
     indices = np.arange(len(dataset)) if indices is None else np.asarray(indices)
     was_training = generator.training
     generator.eval()
-    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, indices.tolist()), batch_size=batch_size, num_workers=workers)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.Subset(dataset, indices.tolist()), batch_size=batch_size, num_workers=workers
+    )
     poses, betas = [], []
     for batch in loader:
         out = generator(batch["image"].to(device))
@@ -46,12 +48,10 @@ def score(pose: torch.Tensor, betas: torch.Tensor, dataset, body, indices=None, 
     indices = np.arange(len(dataset)) if indices is None else np.asarray(indices)
     device = body.smpl.v_template.device
     rows = []
-    for chunk_number, chunk in enumerate(_batches(np.arange(len(indices)), batch_size)):
-        ids = indices[chunk]
-        labels = {k: v.to(device) for k, v in dataset.labels(ids).items()}
-        target = body(**course_to_smplx(labels))
-        p = pose[chunk].to(device)
-        predicted = body(global_orient=p[:, :3], body_pose=p[:, 3:], betas=betas[chunk].to(device), transl=labels["root_loc"])
+    for chunk in _batches(np.arange(len(indices)), batch_size):
+        labels = {k: v.to(device) for k, v in dataset.labels(indices[chunk]).items()}
+        target = body(**labels)
+        predicted = body.mesh(pose[chunk].to(device), betas[chunk].to(device), labels["transl"])
         values = all_metrics(predicted.vertices, target.vertices, predicted.joints, target.joints)
         rows.append(pd.DataFrame({k: v.double().cpu().numpy() for k, v in values.items()}))
     frame = pd.concat(rows, ignore_index=True)
@@ -71,10 +71,14 @@ def summarize(per_sample: pd.DataFrame) -> pd.DataFrame:
 
 def mean_parameters(dataset) -> tuple[torch.Tensor, torch.Tensor]:
     """The mean-pose / mean-shape predictor: per-value means of the training labels, (72,), (10,)."""
-    return torch.as_tensor(dataset.poses().mean(0), dtype=torch.float32), torch.as_tensor(dataset.params["betas"].mean(0), dtype=torch.float32)
+    return torch.as_tensor(dataset.poses().mean(0), dtype=torch.float32), torch.as_tensor(
+        dataset.params["betas"].mean(0), dtype=torch.float32
+    )
 
 
-def evaluate_generator(generator, dataset, body, out_dir=None, indices=None, batch_size: int = 32, workers: int = 0) -> pd.DataFrame:
+def evaluate_generator(
+    generator, dataset, body, out_dir=None, indices=None, batch_size: int = 32, workers: int = 0
+) -> pd.DataFrame:
     """Predict and score; with ``out_dir``, write per_sample.csv and summary.csv there."""
     predictions = predict(generator, dataset, indices, batch_size, workers=workers)
     per_sample = score(predictions["pose"], predictions["betas"], dataset, body, predictions["indices"])

@@ -4,13 +4,14 @@ Columns: id (``S9/<Action>.<cam>/<frame>.npz``), root_loc, root_orient, betas, p
 pose_hand — each a list of numbers. root_loc is copied from the test file (the course scores
 meshes placed with it).
 """
+
 from pathlib import Path
 
 import pandas as pd
 
 from hmrlib.body import smplx_to_course
 from hmrlib.data.dataset import H36MDataset
-from hmrlib.evaluate import predict
+from hmrlib.evaluation.evaluate import predict
 
 COLUMNS = ("id", "root_loc", "root_orient", "betas", "pose_body", "pose_hand")
 
@@ -19,8 +20,14 @@ def write_submission(generator, root, out, subjects=("S9", "S11"), image_size: i
     dataset = H36MDataset(root, subjects=list(subjects), image_size=image_size, labels=False)
     predictions = predict(generator, dataset, batch_size=batch_size)
     pose = predictions["pose"].numpy()
-    course = smplx_to_course({"global_orient": pose[:, :3], "body_pose": pose[:, 3:], "betas": predictions["betas"].numpy(),
-                              "transl": dataset.params["root_loc"]})
+    course = smplx_to_course(
+        {
+            "global_orient": pose[:, :3],
+            "body_pose": pose[:, 3:],
+            "betas": predictions["betas"].numpy(),
+            "transl": dataset.params["transl"],
+        }
+    )
     rows = {"id": [dataset.sample_id(i) for i in range(len(dataset))]}
     for key in COLUMNS[1:]:
         rows[key] = [[round(float(x), 6) for x in row] for row in course[key]]

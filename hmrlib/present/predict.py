@@ -11,6 +11,7 @@ A photo's camera is unknown, so the mesh is placed with an assumed focal length 
 image's larger side, like Human3.6M's cameras) at the depth where its projection fills the box
 as the training boxes did (box side = 1.2 x the body's projected extent).
 """
+
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,15 +20,15 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from hmrlib.data.crop import crop_square
-from hmrlib.data.synth import BOX_MARGIN
 from hmrlib.camera import Intrinsics, orbit_camera
+from hmrlib.data.crop import BOX_MARGIN, crop_camera, crop_square
+from hmrlib.errors import HmrlibError
 from hmrlib.render import BODY_COLOUR, Renderer
 
 FOCAL_PER_PIXEL = 1.15  # H36M: ~1145 px for 1000 px images
 
 
-class ImageReadError(ValueError):
+class ImageReadError(HmrlibError, ValueError):
     def __init__(self, path, problem: str):
         super().__init__(f"{path}: {problem}")
         self.path = Path(path)
@@ -77,7 +78,8 @@ class Prediction:
 
 
 @torch.no_grad()
-def predict_image(generator, image: np.ndarray, bbox=None, image_size: int = 224) -> Prediction:
+def predict_image(generator, body, image: np.ndarray, bbox=None, image_size: int = 224) -> Prediction:
+    """The mesh for one (H, W, 3) uint8 image; ``bbox`` (x, y, w, h) in pixels, else the whole image."""
     height, width = image.shape[:2]
     x, y, w, h = bbox if bbox is not None else (0, 0, width, height)
     centre, side = np.array([x + w / 2, y + h / 2]), float(max(w, h))
@@ -85,15 +87,18 @@ def predict_image(generator, image: np.ndarray, bbox=None, image_size: int = 224
     device = next(generator.parameters()).device
     out = generator(torch.as_tensor(crop, device=device).permute(2, 0, 1)[None].float() / 255)
     pose, betas = out.pose[0], out.betas[0]
-    body = generator.body
-    vertices = body(global_orient=pose[None, :3], body_pose=pose[None, 3:], betas=betas[None]).vertices[0].cpu().numpy()
+    vertices = body.mesh(out.pose, out.betas).vertices[0].cpu().numpy()
     focal = FOCAL_PER_PIXEL * max(width, height)
     intrinsics = Intrinsics(focal, focal, width / 2, height / 2, width, height)
     extent = np.ptp(vertices[:, :2], axis=0).max()  # metres, seen from the camera
     depth = focal * extent * BOX_MARGIN / side
     middle = 0.5 * (vertices.min(0) + vertices.max(0))
-    transl = np.array([(centre[0] - intrinsics.cx) * depth / focal, (centre[1] - intrinsics.cy) * depth / focal, depth]) - middle * [1, 1, 0]
-    return Prediction(image, crop, (centre, side), pose.cpu().numpy(), betas.cpu().numpy(), transl, vertices + transl, intrinsics)
+    transl = np.array(
+        [(centre[0] - intrinsics.cx) * depth / focal, (centre[1] - intrinsics.cy) * depth / focal, depth]
+    ) - middle * [1, 1, 0]
+    return Prediction(
+        image, crop, (centre, side), pose.cpu().numpy(), betas.cpu().numpy(), transl, vertices + transl, intrinsics
+    )
 
 
 def save_prediction(prediction: Prediction, faces: np.ndarray, out_dir, name: str) -> list[Path]:
@@ -106,20 +111,35 @@ def save_prediction(prediction: Prediction, faces: np.ndarray, out_dir, name: st
     mesh.export(written[0])
     mesh.export(written[1])
     k = prediction.intrinsics
-    params = {"global_orient": prediction.pose[:3].tolist(), "body_pose": prediction.pose[3:].tolist(), "betas": prediction.betas.tolist(),
-              "transl": prediction.transl.tolist(), "camera": {"fx": k.fx, "fy": k.fy, "cx": k.cx, "cy": k.cy, "width": k.width, "height": k.height,
-                                                               "note": "assumed: focal = 1.15 x the image's larger side"}}
+    params = {
+        "global_orient": prediction.pose[:3].tolist(),
+        "body_pose": prediction.pose[3:].tolist(),
+        "betas": prediction.betas.tolist(),
+        "transl": prediction.transl.tolist(),
+        "camera": {
+            "fx": k.fx,
+            "fy": k.fy,
+            "cx": k.cx,
+            "cy": k.cy,
+            "width": k.width,
+            "height": k.height,
+            "note": "assumed: focal = 1.15 x the image's larger side",
+        },
+    }
     written.append(out_dir / f"{name}.json")
     written[-1].write_text(json.dumps(params, indent=1))
     renderer = Renderer()
     overlay, _ = renderer.render([(prediction.vertices, faces, BODY_COLOUR)], k, background=prediction.image, alpha=0.7)
-    (centre, side), size = prediction.box, prediction.crop.shape[0]
-    scale = size / side  # the crop's own camera: the image camera, shifted and scaled
-    crop_camera = Intrinsics(k.fx * scale, k.fy * scale, (k.cx - centre[0] + side / 2) * scale, (k.cy - centre[1] + side / 2) * scale, size, size)
-    on_crop, _ = renderer.render([(prediction.vertices, faces, BODY_COLOUR)], crop_camera, background=prediction.crop, alpha=0.7)
+    size = prediction.crop.shape[0]
+    camera = crop_camera(k, *prediction.box, size)
+    on_crop, _ = renderer.render(
+        [(prediction.vertices, faces, BODY_COLOUR)], camera, background=prediction.crop, alpha=0.7
+    )
     middle = 0.5 * (prediction.vertices.min(0) + prediction.vertices.max(0))
     side_camera = orbit_camera(middle, distance=3.0 * np.ptp(prediction.vertices, axis=0).max(), azimuth_deg=0.0)
-    side_view, _ = renderer.render([(_turn_to_side(prediction.vertices, middle), faces, BODY_COLOUR)], Intrinsics.from_fov(512, 512), side_camera)
+    side_view, _ = renderer.render(
+        [(_turn_to_side(prediction.vertices, middle), faces, BODY_COLOUR)], Intrinsics.from_fov(512, 512), side_camera
+    )
     for suffix, picture in (("crop", on_crop), ("overlay", overlay), ("side", side_view)):
         written.append(out_dir / f"{name}_{suffix}.png")
         Image.fromarray(picture).save(written[-1])
@@ -133,13 +153,13 @@ def _turn_to_side(vertices: np.ndarray, middle: np.ndarray) -> np.ndarray:
     return (vertices - middle) @ flip.T + middle
 
 
-def predict_files(generator, paths, out_dir, bbox=None, image_size: int = 224) -> tuple[list, list]:
+def predict_files(generator, body, paths, out_dir, bbox=None, image_size: int = 224) -> tuple[list, list]:
     """Predict each image; a bad file is reported and skipped. Returns (written, [(path, problem)])."""
     written, failed = [], []
     for path in paths:
         try:
-            prediction = predict_image(generator, read_rgb(path), bbox, image_size)
-            written += save_prediction(prediction, generator.body.faces, out_dir, Path(path).stem)
+            prediction = predict_image(generator, body, read_rgb(path), bbox, image_size)
+            written += save_prediction(prediction, body.faces, out_dir, Path(path).stem)
         except ImageReadError as err:
             failed.append((str(err.path), str(err).split(": ", 1)[1]))
     return written, failed

@@ -1,0 +1,1 @@
+"""Evaluation: predicting on a dataset, the course metric and the other errors, the submission file."""

@@ -1,0 +1,116 @@
+"""Figures comparing the Table 1 variants on the same frames (notebook 03 calls these)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hmrlib.constants import VARIANT_NAMES
+from hmrlib.evaluation.evaluate import predict, score
+from hmrlib.present.plausibility import discriminator_realism, joint_angle_limits, load_discriminator, range_violations
+from hmrlib.render import GROUND_TRUTH_COLOUR, PREDICTION_COLOUR, Renderer
+from hmrlib.train.trained import TrainedModel, load_trained
+
+
+def load_variants(ablation_dir, seed: int = 0) -> dict[str, TrainedModel]:
+    """{variant: trained model} from each run's best checkpoint (else its latest)."""
+    from hmrlib.train.checkpoint import latest
+
+    trained = {}
+    for variant in VARIANT_NAMES:
+        folder = Path(ablation_dir) / variant / f"seed{seed}" / "checkpoints"
+        path = folder / "best.pt" if (folder / "best.pt").exists() else latest(folder) if folder.exists() else None
+        if path is not None:
+            trained[variant] = load_trained(path, device="cpu")
+    return trained
+
+
+def predict_variants(trained: dict[str, TrainedModel], dataset, indices) -> dict:
+    """{variant: {"pose": (N, 72), "betas": (N, 10)}} for ``indices`` of ``dataset``."""
+    return {
+        v: {k: t.numpy() for k, t in predict(m.generator, dataset, indices).items() if k != "indices"}
+        for v, m in trained.items()
+    }
+
+
+def side_by_side(dataset, predictions: dict, body, indices, sample_numbers, title: str):
+    """Rows: frames; columns: the image with ground truth, then each variant's prediction."""
+    import matplotlib.pyplot as plt
+    import torch
+
+    renderer = Renderer()
+    fig, axes = plt.subplots(
+        len(sample_numbers),
+        1 + len(predictions),
+        figsize=(3.2 * (1 + len(predictions)), 3.2 * len(sample_numbers)),
+        squeeze=False,
+    )
+    for row, n in zip(axes, sample_numbers):
+        index = int(indices[n])
+        intrinsics = dataset.intrinsics(index)
+        image = dataset.image(index)
+        labels = dataset.labels(index)
+        with torch.no_grad():
+            truth = body(**labels).vertices[0].numpy()
+        row[0].imshow(
+            renderer.render([(truth, body.faces, GROUND_TRUTH_COLOUR)], intrinsics, background=image, alpha=0.6)[0]
+        )
+        row[0].set_title(f"ground truth\n{dataset.sample_id(index)}", fontsize=8)
+        for ax, (variant, p) in zip(row[1:], predictions.items()):
+            with torch.no_grad():
+                vertices = (
+                    body.mesh(
+                        torch.as_tensor(p["pose"][n])[None], torch.as_tensor(p["betas"][n])[None], labels["transl"]
+                    )
+                    .vertices[0]
+                    .numpy()
+                )
+            ax.imshow(
+                renderer.render([(vertices, body.faces, PREDICTION_COLOUR)], intrinsics, background=image, alpha=0.6)[0]
+            )
+            ax.set_title(VARIANT_NAMES[variant], fontsize=8)
+        for ax in row:
+            ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plausibility_table(train_set, dataset, predictions: dict, indices, scores: dict, disc_run_dir=None) -> pd.DataFrame:
+    """Per variant (and the ground truth): share of joints beyond the training range, the
+    trained discriminator's realism score, and the MSE on these frames (``scores`` from
+    :func:`per_sample_scores`)."""
+    limits = joint_angle_limits(train_set.poses())
+    truth = dataset.poses(indices)
+    discriminator = (
+        load_discriminator(Path(disc_run_dir)) if disc_run_dir and Path(disc_run_dir, "checkpoints").exists() else None
+    )
+    rows = [
+        {
+            "poses": "ground truth",
+            "joints beyond training range (%)": 100 * range_violations(truth, limits).mean(),
+            "discriminator realism": discriminator_realism(truth, discriminator).mean() if discriminator else np.nan,
+            "MSE (m²)": 0.0,
+        }
+    ]
+    for variant, p in predictions.items():
+        rows.append(
+            {
+                "poses": VARIANT_NAMES[variant],
+                "joints beyond training range (%)": 100 * range_violations(p["pose"], limits).mean(),
+                "discriminator realism": discriminator_realism(p["pose"], discriminator).mean()
+                if discriminator
+                else np.nan,
+                "MSE (m²)": scores[variant].mse_m2.mean(),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def per_sample_scores(dataset, predictions: dict, body, indices) -> dict:
+    import torch
+
+    return {
+        v: score(torch.as_tensor(p["pose"]), torch.as_tensor(p["betas"]), dataset, body, indices)
+        for v, p in predictions.items()
+    }

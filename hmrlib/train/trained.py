@@ -1,0 +1,34 @@
+"""Loading a trained model from a checkpoint (its configuration travels inside it)."""
+
+from dataclasses import dataclass, replace
+
+import torch
+
+from hmrlib.body import BodyModel, load_body_model
+from hmrlib.models import Generator
+from hmrlib.train.checkpoint import CheckpointError, load
+from hmrlib.train.config import TrainConfig
+
+
+@dataclass
+class TrainedModel:
+    generator: Generator  # in eval mode
+    body: BodyModel  # the body model it was trained with (or the one asked for)
+    config: TrainConfig  # its training configuration
+
+
+def load_trained(path, device=None, body_model=None) -> TrainedModel:
+    """The generator of a step_*.pt or best.pt file, with its body model and configuration.
+
+    The body model is the one the checkpoint was trained with unless ``body_model`` (a path)
+    says otherwise.
+    """
+    state = load(path)
+    if not isinstance(state, dict) or "generator" not in state or "config" not in state:
+        raise CheckpointError(f"{path}: not an hmrlib checkpoint (no generator weights or configuration)")
+    config = TrainConfig.from_dict(state["config"])
+    generator = Generator(replace(config.model, pretrained="none"))  # the weights come from the file
+    generator.load_state_dict(state["generator"])
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    body = load_body_model(body_model if body_model is not None else config.data.body_model, device=device)
+    return TrainedModel(generator.to(device).eval(), body, config)

@@ -1,0 +1,154 @@
+"""The GPU path, exercised by what a CPU can run: mixed precision (bfloat16 and float16 autocast
+work on the CPU too), skipping non-finite steps under AMP, checkpoints that move between device
+types, the process-group backend and timeout, what DDP broadcasts, and the strict paper profile."""
+
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from hmrlib.models import Generator, ModelConfig
+from hmrlib.train import Trainer, TrainingDiverged, profile
+from hmrlib.train.checkpoint import latest, load
+from hmrlib.train.trainer import load_scaler_state, process_group_backend, start_distributed
+
+
+def tiny(root, variant="resnext_supergat_disc", **changes):
+    return replace(profile("tiny", variant, data_root=root), **changes)
+
+
+def test_bfloat16_autocast_runs_the_generator_with_float32_heads():
+    generator = Generator(ModelConfig(variant="resnext_supergat", pretrained="none")).train()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = generator(torch.rand(2, 3, 64, 64))
+    assert out.pose.dtype == out.betas.dtype == out.attention_loss.dtype == torch.float32
+    assert torch.isfinite(out.pose).all() and torch.isfinite(out.attention_loss)
+    (out.pose.square().mean() + out.attention_loss).backward()
+    assert all(p.grad is not None for p in generator.pose_head.parameters())
+
+
+@pytest.mark.parametrize("amp", ["bfloat16", "float16"])
+def test_a_training_step_under_autocast(tiny_root, tmp_path, amp):
+    trainer = Trainer(tiny(tiny_root, amp=amp), tmp_path, progress=False)
+    assert trainer.scaler.is_enabled() == (amp == "float16")  # scaling is for float16 only
+    batch = next(iter(torch.utils.data.DataLoader(trainer.train_set, batch_size=4)))
+    values = [trainer.step(batch) for _ in range(2)]
+    assert all(np.isfinite(v["loss"]) and v["skipped"] == 0 for v in values)
+    assert np.isfinite(values[-1]["attention"]) and np.isfinite(values[-1]["disc_loss"])
+
+
+def poison(trainer, steps):
+    """Make the batches of the given (0-based) step numbers produce a NaN loss."""
+    original = trainer.step
+
+    def step(batch):
+        if trainer.iteration in steps:
+            batch = dict(batch, image=batch["image"] * float("nan"))
+        return original(batch)
+
+    trainer.step = step
+
+
+def test_under_amp_a_non_finite_step_is_skipped_and_training_goes_on(tiny_root, tmp_path):
+    trainer = Trainer(tiny(tiny_root, amp="bfloat16", max_nonfinite_steps=3), tmp_path, progress=False)
+    poison(trainer, {5, 6})
+    trainer.run()
+    log = pd.read_csv(tmp_path / "train_log.csv").set_index("step")
+    assert log.loc[[6, 7], "skipped"].tolist() == [1.0, 1.0] and log.drop([6, 7]).skipped.eq(0).all()
+    assert trainer.iteration == 12
+    assert all(torch.isfinite(p).all() for p in trainer.generator.parameters())
+
+
+def test_under_amp_training_stops_after_n_non_finite_steps_in_a_row(tiny_root, tmp_path):
+    trainer = Trainer(tiny(tiny_root, amp="bfloat16", max_nonfinite_steps=3), tmp_path, progress=False)
+    poison(trainer, {5, 6, 7})
+    with pytest.raises(TrainingDiverged, match=r"step 7: .*3 non-finite steps in a row.*step_0000004.pt"):
+        trainer.run()
+
+
+@pytest.mark.parametrize("first, then", [("off", "float16"), ("float16", "off")])
+def test_a_checkpoint_resumes_with_the_other_device_types_scaler(tiny_root, tmp_path, first, then):
+    """A CPU run saves a disabled GradScaler's empty state, a CUDA float16 run an enabled one's;
+    each resumes under the other (both states built on the CPU here)."""
+    config = tiny(tiny_root, "resnet50", amp=first)
+    Trainer(replace(config, optim=replace(config.optim, iterations=4)), tmp_path, progress=False).run()
+    saved = load(latest(tmp_path / "checkpoints"))
+    assert (saved["scaler"] == {}) == (first == "off")
+    resumed = Trainer(replace(config, amp=then), tmp_path, progress=False)
+    assert resumed.iteration == 4 and resumed.scaler.is_enabled() == (then == "float16")
+    resumed.run()
+    assert resumed.iteration == 12
+
+
+def test_scaler_states_load_across_enabled_and_disabled():
+    enabled, disabled = torch.amp.GradScaler("cpu", init_scale=1024.0), torch.amp.GradScaler("cpu", enabled=False)
+    load_scaler_state(enabled, disabled.state_dict())  # {}: keep the fresh scale
+    assert enabled.get_scale() == 1024.0
+    load_scaler_state(disabled, torch.amp.GradScaler("cpu", init_scale=8.0).state_dict())
+    assert not disabled.is_enabled()
+    load_scaler_state(enabled, torch.amp.GradScaler("cpu", init_scale=8.0).state_dict())
+    assert enabled.get_scale() == 8.0
+
+
+def test_training_random_streams_live_on_the_cpu(tiny_root, tmp_path):
+    trainer = Trainer(tiny(tiny_root), tmp_path, progress=False)
+    assert all(g.device.type == "cpu" for g in trainer.rngs.values())  # so their state resumes on any device
+
+
+def test_the_backend_follows_the_device_and_the_timeout_is_passed(monkeypatch):
+    assert process_group_backend(torch.device("cpu")) == "gloo"
+    assert process_group_backend(torch.device("cuda", 0)) == "nccl"
+    calls = []
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(torch.distributed, "is_initialized", lambda: False)
+    monkeypatch.setattr(
+        torch.distributed, "init_process_group", lambda backend, timeout: calls.append((backend, timeout))
+    )
+    monkeypatch.setattr(torch.distributed, "get_rank", lambda: 1)
+    assert start_distributed(torch.device("cpu"), 7200) == (1, 2)
+    assert calls == [("gloo", timedelta(seconds=7200))]
+
+
+def test_ddp_broadcasts_no_body_model():
+    """DDP re-broadcasts a module's buffers every step: the generator's are BatchNorm statistics
+    and the mean pose, not the body model's 40 MB."""
+    generator = Generator(ModelConfig(variant="resnext_supergat", pretrained="none"))
+    names = [name for name, _ in generator.named_buffers()]
+    size = sum(b.numel() * b.element_size() for b in generator.buffers())
+    assert not any("body" in name or "smpl" in name for name in names)
+    assert size < 1_000_000, size
+
+
+def hmrlib(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "hmrlib", *map(str, args)], capture_output=True, text=True, timeout=600, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def course_layout(tiny_root, tmp_path_factory):
+    """The tiny set without SynthH36M's manifest: what the course's data looks like to hmrlib."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(tiny_root, root, dirs_exist_ok=True)
+    (root / "synth_manifest.json").unlink()
+    return root
+
+
+def test_the_paper_profile_refuses_the_stand_in_and_missing_weights(course_layout, tmp_path, monkeypatch):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "HMRLIB_BODY_MODEL"}
+    env["TORCH_HOME"] = str(tmp_path / "torch")  # an empty hub cache: no ImageNet weights
+    run = ["train", "--profile", "paper", "--data", course_layout, "--run-dir", tmp_path / "run"]
+    result = hmrlib(*run, env=env)
+    assert result.returncode == 2 and "HMRLIB_BODY_MODEL=/path/to/SMPL_NEUTRAL.pkl" in result.stderr, result.stderr
+    result = hmrlib(*run, env={**env, "HMRLIB_BODY_MODEL": "standin"})
+    assert result.returncode == 2, result.stderr
+    assert "no ImageNet weights for" in result.stderr and "--pretrained none" in result.stderr
+    assert str(tmp_path / "torch" / "hub" / "checkpoints") in result.stderr
