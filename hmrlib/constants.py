@@ -21,4 +21,4 @@ VARIANT_NAMES = {
 MEAN_PREDICTOR_NAME = "mean pose / mean shape"
 
 # Training profiles (values of hmrlib.train.config.TrainConfig; see hmrlib.train.config.profile).
-PROFILES = ("paper", "gpu", "cpu", "tiny")
+PROFILES = ("paper", "gpu", "cpu", "cpu-long", "tiny")

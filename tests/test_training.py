@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
+from hmrlib.errors import ConfigError
 from hmrlib.train import Trainer, TrainingDiverged, profile
 from hmrlib.train.checkpoint import CheckpointError, latest, load
 
@@ -213,3 +214,30 @@ def test_evaluate_and_submission_commands(tiny_root, tmp_path):
     assert [len(json.loads(row[c])) for c in results.columns[1:]] == [3, 3, 10, 63, 6]
     params = np.load(tiny_root / "H36M_data_st" / row.id)
     np.testing.assert_allclose(json.loads(row.root_loc), params["root_loc"], atol=1e-5)
+
+
+def test_the_attention_loss_stays_bounded(tiny_root, tmp_path):
+    """The full model for 80 steps on the tiny data: SuperGAT's attention loss and its largest
+    logit (both in the training log) do not grow. An earlier version's loss went from 8 to 1,450
+    in 100 steps of the cpu profile."""
+    base = tiny(tiny_root)
+    config = replace(base, optim=replace(base.optim, iterations=80), val_every=80, checkpoint_every=80, log_every=5)
+    Trainer(config, tmp_path, progress=False).run()
+    log = pd.read_csv(tmp_path / "train_log.csv")
+    first, last = log.iloc[:2], log.iloc[-4:]
+    assert last.attention.max() < 1.5 * first.attention.mean(), log[["step", "attention", "attention_logit_max"]]
+    assert last.attention_logit_max.max() < 3 * first.attention_logit_max.mean() + 5
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    from hmrlib.train.config import OptimConfig
+    from hmrlib.train.trainer import lr_factor
+
+    optim = OptimConfig(iterations=100, warmup_iterations=10, schedule="cosine")
+    factors = [lr_factor(i, optim) for i in range(100)]
+    assert factors[0] == 0.1 and factors[9] == 1.0  # linear warm-up over 10 iterations
+    assert all(a >= b for a, b in zip(factors[9:], factors[10:]))  # then never up
+    assert factors[-1] < 1e-3
+    assert {lr_factor(i, OptimConfig(iterations=100)) for i in range(100)} == {1.0}  # the paper's: constant
+    with pytest.raises(ConfigError, match="schedule must be"):
+        OptimConfig(schedule="step")

@@ -41,6 +41,7 @@ class ModelConfig:
     gat_channels: int = 64
     gat_layers: int = 3
     gat_dropout: float = 0.25
+    gat_norm: bool = True  # LayerNorm before each SuperGAT layer: bounded attention logits (heads.py)
     mirror_links: bool = True
     shape_width: int = 128
     shape_blocks: int = 4
@@ -85,6 +86,7 @@ class Generator(nn.Module):
                 config.gat_dropout,
                 config.mirror_links,
                 pose_size,
+                config.gat_norm,
             )
             self.shape_head = ResidualShapeHead(
                 FEATURE_DIM,

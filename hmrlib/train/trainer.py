@@ -32,7 +32,14 @@ from hmrlib.train import checkpoint
 from hmrlib.train.augment import augment
 from hmrlib.train.config import TrainConfig
 from hmrlib.train.logs import TrainLogger
-from hmrlib.train.losses import discriminator_loss, generator_adversarial_losses, vertex_losses, weighted_total
+from hmrlib.train.losses import (
+    discriminator_loss,
+    generator_adversarial_losses,
+    joint_loss,
+    rotation_loss,
+    vertex_losses,
+    weighted_total,
+)
 
 
 class TrainingDiverged(HmrlibError, RuntimeError):
@@ -106,6 +113,22 @@ def use_deterministic_algorithms(device: torch.device) -> None:
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS's deterministic mode
     torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def lr_factor(iteration: int, optim) -> float:
+    """The learning rate's factor at this iteration (0-based): a linear warm-up over
+    ``warmup_iterations``, then constant or a cosine decay to 0 at ``iterations``."""
+    if iteration < optim.warmup_iterations:
+        return (iteration + 1) / optim.warmup_iterations
+    if optim.schedule == "cosine":
+        progress = (iteration - optim.warmup_iterations) / max(1, optim.iterations - optim.warmup_iterations)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return 1.0
+
+
+def set_learning_rate(optimiser: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimiser.param_groups:
+        group["lr"] = lr
 
 
 def end_distributed() -> None:
@@ -290,17 +313,20 @@ class Trainer:
         images, orient, body_pose, _ = augment(
             batch["image"], p, cfg.augment, batch["global_orient"], batch["body_pose"], generator=self.rngs["augment"]
         )
+        target_pose = torch.cat([orient, body_pose], dim=1)
         with torch.no_grad():
-            target = self.body(
-                global_orient=orient, body_pose=body_pose, betas=batch["betas"], transl=batch["transl"]
-            ).vertices
+            target = self.body.mesh(target_pose, batch["betas"], batch["transl"])
         # a skipped step must leave no trace: BatchNorm updates its running statistics in the forward
         buffers = [b.clone() for b in self.generator.buffers()] if self.amp_dtype is not None else None
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
             out = self.train_generator(images)  # the backbone in amp_dtype, the heads in float32
         pose = out.pose.float()
-        predicted = self.body.mesh(pose, out.betas.float(), batch["transl"]).vertices
-        terms = vertex_losses(predicted, target)
+        predicted = self.body.mesh(pose, out.betas.float(), batch["transl"])
+        terms = vertex_losses(predicted.vertices, target.vertices)
+        if cfg.loss.rotations:
+            terms["rotations"] = rotation_loss(pose, target_pose)
+        if cfg.loss.joints:
+            terms["joints"] = joint_loss(predicted.joints, target.joints)
         if out.attention_loss is not None:
             terms["attention"] = out.attention_loss.float()
         if self.discriminator is not None:
@@ -315,9 +341,15 @@ class Trainer:
             return {"loss": total.item(), **{k: v.item() for k, v in terms.items()}, "p": p, "skipped": 1.0}
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
+        if cfg.optim.clip_grad_norm:
+            self.scaler.unscale_(self.opt_g)
+            torch.nn.utils.clip_grad_norm_(self.generator.parameters(), cfg.optim.clip_grad_norm)
+        set_learning_rate(self.opt_g, cfg.optim.lr * lr_factor(self.iteration, cfg.optim))
         self.scaler.step(self.opt_g)
         self.scaler.update()
         values = {"loss": total.item(), **{k: v.item() for k, v in terms.items()}, "p": p, "skipped": 0.0}
+        if out.attention_loss is not None:
+            values["attention_logit_max"] = self.generator.pose_head.attention_logit_max()
         if self.discriminator is not None:
             values.update(self._discriminator_step(pose.detach()))
         return values
