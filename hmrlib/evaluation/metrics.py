@@ -22,11 +22,17 @@ def pve(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 1000 * (predicted - target).norm(dim=-1).mean(1)
 
 
-def mpjpe(predicted_joints: torch.Tensor, target_joints: torch.Tensor) -> torch.Tensor:
-    """(B, J, 3) x 2 -> (B,) mm, after moving both pelvises (joint 0) to the origin."""
+def pelvis_aligned_distances(predicted_joints: torch.Tensor, target_joints: torch.Tensor) -> torch.Tensor:
+    """(B, J, 3) x 2 -> (B, J) joint distances in metres, after moving both pelvises (joint 0) to
+    the origin: MPJPE's terms, and the training's joint loss."""
     predicted = predicted_joints - predicted_joints[:, :1]
     target = target_joints - target_joints[:, :1]
-    return 1000 * (predicted - target).norm(dim=-1).mean(1)
+    return (predicted - target).norm(dim=-1)
+
+
+def mpjpe(predicted_joints: torch.Tensor, target_joints: torch.Tensor) -> torch.Tensor:
+    """(B, J, 3) x 2 -> (B,) mm, after moving both pelvises (joint 0) to the origin."""
+    return 1000 * pelvis_aligned_distances(predicted_joints, target_joints).mean(1)
 
 
 def procrustes_align(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch.nn import functional as F
 
+from hmrlib.evaluation.metrics import pelvis_aligned_distances
 from hmrlib.geometry import rotvec_to_matrix
 from hmrlib.skeleton import NUM_JOINTS
 
@@ -43,9 +44,8 @@ def rotation_loss(predicted_pose: torch.Tensor, target_pose: torch.Tensor) -> to
 
 
 def joint_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """(B, 24, 3) joints in metres: mean distance after moving both pelvises (joint 0) to the
-    origin, i.e. MPJPE in metres."""
-    return ((predicted - predicted[:, :1]) - (target - target[:, :1])).norm(dim=-1).mean()
+    """(B, 24, 3) joints in metres: the evaluation's MPJPE, in metres and over the batch."""
+    return pelvis_aligned_distances(predicted, target).mean()
 
 
 def vertex_losses(predicted: torch.Tensor, target: torch.Tensor) -> dict:

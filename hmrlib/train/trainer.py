@@ -127,6 +127,8 @@ def lr_factor(iteration: int, optim) -> float:
 
 
 def set_learning_rate(optimiser: torch.optim.Optimizer, lr: float) -> None:
+    """Set every step from the iteration, instead of a torch LR scheduler's own counter: nothing
+    more to checkpoint, and a resumed run has the right rate by construction."""
     for group in optimiser.param_groups:
         group["lr"] = lr
 
