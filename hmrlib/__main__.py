@@ -62,9 +62,12 @@ def _contact_sheet(args):
 
 def _train(args):
     from hmrlib.train import Trainer, profile
+    from hmrlib.train.config import override
     from hmrlib.train.trainer import end_distributed
 
     config = profile(args.profile, args.variant, args.seed, data_root=args.data, pretrained=args.pretrained)
+    for assignment in args.set:
+        config = override(config, assignment)
     run_dir = args.run_dir or Path("runs") / "train" / args.profile / args.variant / f"seed{args.seed}"
     metrics = Trainer(config, run_dir).run()  # the trainer is dropped here, before the group ends
     end_distributed()
@@ -226,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", type=Path, default=None, help="course-layout root (default: the profile's, data/synth_small)"
     )
     train.add_argument("--run-dir", type=Path, default=None)
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="change one setting of the profile, e.g. optim.lr=3e-4 (repeatable; for experiments)",
+    )
     _add_pretrained_argument(train)
     train.set_defaults(run=_train)
 

@@ -42,3 +42,31 @@ def test_missing_validation_subjects_stop_training_at_once(tiny_root, tmp_path):
         FileNotFoundError, match=r"the validation subjects S2 are missing from .*H36M_data_st \(it holds S1 S8 S9\)"
     ):
         Trainer(config, tmp_path, progress=False)
+
+
+def test_set_changes_one_field_by_its_type_and_names_unknown_ones():
+    from hmrlib.train.config import override
+
+    config = profile("cpu", "resnet50")
+    changed = override(override(config, "optim.head_lr_scale=0.5"), "model.gat_norm=false")
+    changed = override(override(changed, "optim.clip_grad_norm=none"), "data.image_size=32")
+    assert changed.optim.head_lr_scale == 0.5 and changed.model.gat_norm is False
+    assert changed.optim.clip_grad_norm is None and changed.data.image_size == 32
+    assert override(changed, "data.val_subjects=S8").data.val_subjects == ("S8",)
+    assert config.optim.head_lr_scale == profile("cpu", "resnet50").optim.head_lr_scale  # the original is untouched
+    with pytest.raises(ConfigError, match="OptimConfig has no field 'lrr'"):
+        override(config, "optim.lrr=1")
+    with pytest.raises(ConfigError, match="is not a valid int"):
+        override(config, "data.image_size=big")
+    with pytest.raises(ConfigError, match="disjoint"):  # the configuration's own checks still run
+        override(config, "data.val_subjects=S9")
+
+
+def test_a_saved_configuration_with_unknown_settings_is_refused_by_name():
+    values = profile("tiny").to_dict()
+    values["model"]["feature_norm"] = False
+    with pytest.raises(ConfigError, match="x.pt: unknown training settings feature_norm in ModelConfig"):
+        TrainConfig.from_dict(values, source="x.pt")
+    values = profile("tiny").to_dict()
+    del values["optim"]["head_lr_scale"]  # written before the setting existed: its default
+    assert TrainConfig.from_dict(values).optim.head_lr_scale == 1.0

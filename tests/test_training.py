@@ -241,3 +241,15 @@ def test_learning_rate_warms_up_then_decays_to_zero():
     assert {lr_factor(i, OptimConfig(iterations=100)) for i in range(100)} == {1.0}  # the paper's: constant
     with pytest.raises(ConfigError, match="schedule must be"):
         OptimConfig(schedule="step")
+
+
+def test_the_heads_learning_rate_is_scaled_and_the_backbone_keeps_its_own(tiny_root, tmp_path):
+    base = tiny(tiny_root, "resnet50")
+    config = replace(base, optim=replace(base.optim, head_lr_scale=0.1, iterations=1))
+    trainer = Trainer(config, tmp_path, progress=False)
+    backbone_group, heads_group = trainer.opt_g.param_groups
+    assert {id(p) for p in backbone_group["params"]} == {id(p) for p in trainer.generator.backbone.parameters()}
+    heads = [*trainer.generator.pose_head.parameters(), *trainer.generator.shape_head.parameters()]
+    assert {id(p) for p in heads_group["params"]} == {id(p) for p in heads}
+    trainer.run()
+    assert heads_group["lr"] == pytest.approx(0.1 * backbone_group["lr"]) and backbone_group["lr"] > 0

@@ -26,7 +26,7 @@ def load_trained(path, device=None, body_model=None) -> TrainedModel:
     state = load(path)
     if not isinstance(state, dict) or "generator" not in state or "config" not in state:
         raise CheckpointError(f"{path}: not an hmrlib checkpoint (no generator weights or configuration)")
-    config = TrainConfig.from_dict(state["config"])
+    config = TrainConfig.from_dict(state["config"], source=path)
     generator = Generator(replace(config.model, pretrained="none"))  # the weights come from the file
     generator.load_state_dict(state["generator"])
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))

@@ -128,9 +128,10 @@ def lr_factor(iteration: int, optim) -> float:
 
 def set_learning_rate(optimiser: torch.optim.Optimizer, lr: float) -> None:
     """Set every step from the iteration, instead of a torch LR scheduler's own counter: nothing
-    more to checkpoint, and a resumed run has the right rate by construction."""
+    more to checkpoint, and a resumed run has the right rate by construction. A parameter group's
+    ``lr_scale`` (the heads' OptimConfig.head_lr_scale) multiplies it."""
     for group in optimiser.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
 def end_distributed() -> None:
@@ -232,8 +233,12 @@ class Trainer:
 
     def _build_optimisers(self):
         optim = self.config.optim
-        trainable = [p for p in self.generator.parameters() if p.requires_grad]
-        opt_g = torch.optim.AdamW(trainable, lr=optim.lr, weight_decay=optim.weight_decay)
+        backbone = [p for p in self.generator.backbone.parameters() if p.requires_grad]
+        heads = [
+            p for name, p in self.generator.named_parameters() if p.requires_grad and not name.startswith("backbone.")
+        ]
+        groups = [{"params": backbone, "lr_scale": 1.0}, {"params": heads, "lr_scale": optim.head_lr_scale}]
+        opt_g = torch.optim.AdamW([g for g in groups if g["params"]], lr=optim.lr, weight_decay=optim.weight_decay)
         opt_d = None
         if self.discriminator is not None:
             opt_d = torch.optim.AdamW(
@@ -261,7 +266,7 @@ class Trainer:
         if path is None:
             return False
         state = checkpoint.load(path, map_location="cpu")  # RNG states must stay on the CPU; weights are copied over
-        saved = TrainConfig.from_dict(state["config"])
+        saved = TrainConfig.from_dict(state["config"], source=path)
         if saved.model != self.config.model:
             raise checkpoint.CheckpointError(
                 f"{path} holds a {saved.model.variant} model configured differently; use another run folder"
