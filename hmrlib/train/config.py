@@ -101,9 +101,8 @@ class TrainConfig:
             "data": DataConfig,
             "optim": OptimConfig,
         }
-        for key, kind in [*parts.items(), ("", cls)]:
-            saved = values[key] if key else values
-            unknown = sorted(set(saved) - {f.name for f in fields(kind)} - set(parts if not key else ()))
+        for kind, saved in [(cls, values), *((kind, values[key]) for key, kind in parts.items())]:
+            unknown = sorted(set(saved) - {f.name for f in fields(kind)})
             if unknown:  # a missing one takes its default; an unknown one has no meaning here
                 raise ConfigError(
                     f"{f'{source}: ' if source else ''}unknown training settings {', '.join(unknown)} in "
@@ -222,14 +221,14 @@ def scored_subjects(config: TrainConfig) -> tuple[tuple, str]:
 
 def override(config: TrainConfig, assignment: str) -> TrainConfig:
     """``config`` with one field changed by a ``section.field=value`` string (``optim.lr=3e-4``,
-    ``model.feature_norm=true``, ``seed=1``): the command line's ``--set``, for experiments.
+    ``model.gat_norm=false``, ``seed=1``): the command line's ``--set``, for experiments.
     The value is read as the type of the field's current value; ``none`` clears an optional one."""
     key, sep, text = assignment.partition("=")
     path = key.strip().split(".")
     if not sep or not all(path):
         raise ConfigError(f"--set takes section.field=value, got {assignment!r}")
 
-    def parse(current, name: str):
+    def parse(current):
         if text.lower() == "none":
             return None
         if isinstance(current, bool):
@@ -251,7 +250,7 @@ def override(config: TrainConfig, assignment: str) -> TrainConfig:
                 f"{key}: {type(node).__name__} has no field {names[0]!r} (it has {', '.join(sorted(known))})"
             )
         current = getattr(node, names[0])
-        value = assign(current, names[1:]) if len(names) > 1 else parse(current, names[0])
+        value = assign(current, names[1:]) if len(names) > 1 else parse(current)
         return replace(node, **{names[0]: value})
 
     return assign(config, path)
