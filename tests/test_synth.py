@@ -86,6 +86,19 @@ def test_generation_is_deterministic_and_resumable(tmp_path, tiny_root):
         generate(out, SynthConfig(size="tiny", seed=1), processes=1, progress=False)
 
 
+def test_small_renders_few_frames_of_the_held_out_subjects(tmp_path, tiny_root):
+    config = SynthConfig(size="small")
+    frames = {subject: config.frames_of(subject) for subject in config.subjects}
+    assert frames == {"S1": 48, "S5": 48, "S6": 48, "S7": 48, "S8": 8, "S9": 8, "S11": 8}
+    assert config.total_frames() == 12_960  # (4 x 48 + 3 x 8) x 15 actions x 4 cameras
+    # a folder rendered with the older layout (every subject 48 frames) is refused, not mixed
+    manifest = json.loads((tiny_root / "synth_manifest.json").read_text())
+    del manifest["frames_per_sequence"]
+    (tmp_path / "synth_manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="older layout"):
+        generate(tmp_path, SynthConfig(size="tiny"), processes=1, progress=False)
+
+
 @pytest.mark.parametrize("action", ACTIONS)
 def test_motions_are_smooth_and_within_limits(action):
     t = np.arange(1000) / 50.0  # 20 s at H36M's 50 fps; the dataset keeps every 10th frame

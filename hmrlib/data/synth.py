@@ -24,6 +24,7 @@ from hmrlib.data.h36m import (
     ACTIONS,
     BOX_PIXELS_PER_SCALE,
     CAMERAS,
+    FIT_SUBJECTS,
     SYNTH_MANIFEST,
     TEST_SUBJECTS,
     TRAIN_SUBJECTS,
@@ -34,10 +35,12 @@ from hmrlib.data.h36m import (
 from hmrlib.errors import ConfigError
 from hmrlib.seeding import seed_words
 
-SIZES = {  # subjects, frames per sequence (at FPS); frames in all = subjects x 15 actions x 4 cameras x frames
-    "tiny": (("S1", "S8", "S9"), 4),  # one subject per role: fit, validation, test
-    "small": (TRAIN_SUBJECTS + TEST_SUBJECTS, 48),
-    "full": (TRAIN_SUBJECTS + TEST_SUBJECTS, 240),
+SIZES = {  # subjects, frames per sequence (at FPS) of the fitting subjects, of the held-out subjects
+    "tiny": (("S1", "S8", "S9"), 4, 4),  # one subject per role: fit, validation, test
+    # validation and test need a few hundred frames, not thousands: the held-out subjects get one
+    # frame in six over the same seconds of motion (S8 480 frames, S9 + S11 960; 12,960 in all)
+    "small": (TRAIN_SUBJECTS + TEST_SUBJECTS, 48, 8),
+    "full": (TRAIN_SUBJECTS + TEST_SUBJECTS, 240, 240),
 }
 FPS = 5.0
 SEATED_ACTIONS = ("Eating", "Sitting", "SittingDown")
@@ -58,7 +61,14 @@ class SynthConfig:
 
     @property
     def frames_per_sequence(self):
+        """The fitting subjects'; :meth:`frames_of` gives any subject's."""
         return SIZES[self.size][1]
+
+    def frames_of(self, subject: str) -> int:
+        return SIZES[self.size][1 if subject in FIT_SUBJECTS else 2]
+
+    def total_frames(self) -> int:
+        return sum(self.frames_of(s) for s in self.subjects) * len(ACTIONS) * len(CAMERAS)
 
     def cameras(self):
         return {name: camera.scaled(self.render_scale) for name, camera in CAMERAS.items()}
@@ -137,8 +147,9 @@ class _Worker:
 
         rng = _rng(self.config.seed, subject, action)
         betas, colours = self.subject(subject)
-        num = self.config.frames_per_sequence
-        t = rng.uniform(0, 60) + np.arange(num) / FPS
+        num = self.config.frames_of(subject)
+        stride = self.config.frames_per_sequence // num  # held-out subjects: the same seconds, sparser
+        t = rng.uniform(0, 60) + np.arange(num) * stride / FPS
         motion = generate_action(action, t, rng)
         with torch.no_grad():
             out = self.body(
@@ -232,6 +243,7 @@ def _manifest(config: SynthConfig, out: Path) -> dict:
         "dataset": "SynthH36M (synthetic, rendered by hmrlib; not Human3.6M)",
         "config": asdict(config),
         "fps": FPS,
+        "frames_per_sequence": {subject: config.frames_of(subject) for subject in config.subjects},
         "cameras": {
             n: {**asdict(c), "R": extrinsics[n][0].tolist(), "t": extrinsics[n][1].tolist()}
             for n, c in config.cameras().items()
@@ -249,18 +261,20 @@ def generate(out, config: SynthConfig = SynthConfig(), processes: int | None = N
     manifest = _manifest(config, out)
     if manifest_path.exists():
         existing = json.loads(manifest_path.read_text())
-        if existing.get("config") != manifest["config"]:
+        layout = ("config", "frames_per_sequence")
+        if [existing.get(key) for key in layout] != [manifest[key] for key in layout]:
             raise ConfigError(
-                f"{out} already holds SynthH36M made with {existing.get('config')}; "
+                f"{out} already holds SynthH36M made with {existing.get('config')} and "
+                f"{existing.get('frames_per_sequence', 'the older layout of')} frames per sequence; "
                 f"choose another folder or delete it to make {manifest['config']}"
             )
     else:
         manifest_path.write_text(json.dumps(manifest, indent=1))
     units = [(s, a) for s in config.subjects for a in ACTIONS if not (out / ".synth" / f"{s}.{a}.done").exists()]
-    per_unit = config.frames_per_sequence * len(CAMERAS)
     processes = max(1, min(processes or os.cpu_count() or 1, len(units) or 1))
     written = 0
-    with tqdm(total=len(units) * per_unit, unit="img", desc=f"SynthH36M {config.size}", disable=not progress) as bar:
+    total = sum(config.frames_of(subject) for subject, _ in units) * len(CAMERAS)
+    with tqdm(total=total, unit="img", desc=f"SynthH36M {config.size}", disable=not progress) as bar:
         if processes == 1:
             _init_worker(config, out)
             results = map(_run_unit, units)
