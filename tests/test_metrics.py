@@ -33,3 +33,20 @@ def test_pa_mpjpe_does_not_reflect():
     joints = torch.randn(1, 24, 3, generator=g, dtype=torch.float64)
     mirrored = joints * torch.tensor([-1.0, 1.0, 1.0], dtype=torch.float64)
     assert pa_mpjpe(mirrored, joints).item() > 10  # a reflection is not a rotation
+
+
+def test_range_violations_count_joints_beyond_the_training_range_by_more_than_the_tolerance():
+    import numpy as np
+
+    from hmrlib.present.plausibility import joint_angle_limits, range_violations
+
+    training = np.zeros((200, 72))
+    training[:, 3] = np.linspace(0.0, 1.0, 200)  # joint 1 bends up to 1 rad; the others never rotate
+    limits = joint_angle_limits(training)
+    assert limits[0] > 0.99 and not limits[1:].any()
+    near = np.zeros((1, 72))
+    near[0, 3], near[0, 6] = 1.05, 0.01  # 3 degrees over the limit, and a never-rotating joint at 0.6 degrees
+    assert range_violations(near, limits)[0] == 0.0
+    far = np.zeros((1, 72))
+    far[0, 3], far[0, 6] = 1.3, 0.3  # both well beyond
+    assert range_violations(far, limits)[0] == 2 / 23
