@@ -25,6 +25,7 @@ import torch
 def main():
     from hmrlib.train import Trainer, profile
     from hmrlib.train.timing import first_batch, median_seconds
+    from hmrlib.train.trainer import adamw
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default="data/synth_small")
@@ -47,7 +48,7 @@ def main():
         batch = first_batch(trainer.train_set, config.optim.batch_size, device)
         generator = trainer.generator.train()
         params = [p for p in generator.backbone.parameters() if p.requires_grad]
-        optimiser = torch.optim.AdamW(params, lr=1e-4)
+        optimiser = adamw(params, lr=1e-4, weight_decay=0.01)  # the trainer's own optimiser
 
         def backbone_step():
             with torch.autocast(device.type, dtype=trainer.amp_dtype, enabled=trainer.amp_dtype is not None):
