@@ -53,6 +53,21 @@ def test_every_op_changes_the_image_at_p_one():
         assert out.min() >= 0 and out.max() <= 1
 
 
+def test_ops_not_chosen_never_apply():
+    from hmrlib.errors import ConfigError
+    from hmrlib.train.augment import COLOUR_OPS
+
+    colour_only = AugmentConfig(ops=COLOUR_OPS)
+    draws = sample(64, 1.0, colour_only, generator=torch.Generator().manual_seed(0))
+    assert all(draws["applied"][op].all() == (op in COLOUR_OPS) for op in draws["applied"])
+    assert not any(draws["applied"][op].any() for op in ("flip", "rotate", "translate", "scale", "cutout"))
+    # the same draws as with every op, so the chosen ops see the same random numbers
+    every = sample(64, 1.0, CONFIG, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(draws["hue"], every["hue"])
+    with pytest.raises(ConfigError, match="unknown augmentation ops blur"):
+        AugmentConfig(ops=("hue", "blur"))
+
+
 def test_label_aware_flip_twice_is_the_identity():
     images = torch.rand(3, 3, 32, 32)
     pose = torch.randn(3, 72) * 0.4

@@ -19,10 +19,14 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
+from hmrlib.errors import ConfigError
 from hmrlib.geometry import rotate_about_camera_axis
 from hmrlib.skeleton import mirror_pose
 
 LUMA_AXIS = torch.tensor([1.0, 1.0, 1.0]) / math.sqrt(3.0)
+GEOMETRIC_OPS = ("flip", "rotate", "translate", "scale")
+COLOUR_OPS = ("brightness", "contrast", "lumaflip", "hue", "saturation")
+ALL_OPS = GEOMETRIC_OPS + COLOUR_OPS + ("cutout",)
 
 
 @dataclass
@@ -37,16 +41,19 @@ class AugmentConfig:
     hue_max: float = 1.0  # x pi
     saturation_std: float = 1.0  # of log2(saturation)
     cutout_size: float = 0.25  # x the image side
+    ops: tuple = ALL_OPS  # the ops in use (the paper: all); the others never apply
+
+    def __post_init__(self):
+        unknown = sorted(set(self.ops) - set(ALL_OPS))
+        if unknown:
+            raise ConfigError(f"unknown augmentation ops {', '.join(unknown)}; choose from {', '.join(ALL_OPS)}")
+        self.ops = tuple(self.ops)
 
     def probability(self, iteration: int) -> float:
         """The schedule: p_max * min(1, iteration / ramp_iterations)."""
         if self.ramp_iterations <= 0:
             return self.p_max
         return self.p_max * min(1.0, iteration / self.ramp_iterations)
-
-
-GEOMETRIC_OPS = ("flip", "rotate", "translate", "scale")
-COLOUR_OPS = ("brightness", "contrast", "lumaflip", "hue", "saturation")
 
 
 def sample(batch: int, p: float, config: AugmentConfig, device=None, generator: torch.Generator | None = None) -> dict:
@@ -61,7 +68,8 @@ def sample(batch: int, p: float, config: AugmentConfig, device=None, generator: 
     def normal(*shape):
         return torch.randn(*shape, generator=generator, device=source).to(device)
 
-    applied = {op: uniform(batch) < p for op in GEOMETRIC_OPS + COLOUR_OPS + ("cutout",)}
+    # every op draws, used or not: the same random numbers for the same seed whatever the ops
+    applied = {op: (uniform(batch) < p) & (op in config.ops) for op in ALL_OPS}
     return {
         "applied": applied,
         "angle": (uniform(batch) * 2 - 1) * math.pi,
