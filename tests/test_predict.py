@@ -64,7 +64,9 @@ def test_overlay_sits_in_the_given_box(checkpoint, tmp_path):
     assert changed.mean() > 0.05
     inside = (xs >= 280 - 246 - 15) & (xs < 280 + 246 + 15) & (ys >= 20 - 15) & (ys < 512)
     assert inside.mean() > 0.97
-    assert abs(xs.mean() - 280) < 40  # centred on the box
+    # predict places the middle of the mesh's extent at the box's centre (up to perspective);
+    # the pixels' mean would depend on the pose (an arm held out to one side moves it)
+    assert abs(0.5 * (xs.min() + xs.max()) - 280) < 40
 
 
 def test_bad_bbox_is_named(checkpoint):

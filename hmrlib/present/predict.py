@@ -90,7 +90,9 @@ def predict_image(generator, body, image: np.ndarray, bbox=None, image_size: int
     vertices = body.mesh(out.pose, out.betas).vertices[0].cpu().numpy()
     focal = FOCAL_PER_PIXEL * max(width, height)
     intrinsics = Intrinsics(focal, focal, width / 2, height / 2, width, height)
-    extent = np.ptp(vertices[:, :2], axis=0).max()  # metres, seen from the camera
+    # metres: the longest side of the mesh's 3D box, depth included, so that a body lying along
+    # the camera's axis is placed far enough not to loom out of the box by perspective
+    extent = np.ptp(vertices, axis=0).max()
     depth = focal * extent * BOX_MARGIN / side
     middle = 0.5 * (vertices.min(0) + vertices.max(0))
     transl = np.array(
