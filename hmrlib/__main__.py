@@ -48,7 +48,13 @@ def _show_body(args):
 def _synth(args):
     from hmrlib.data.synth import SynthConfig, generate
 
-    config = SynthConfig(size=args.size, seed=args.seed, render_scale=args.render_scale, body_model=args.model)
+    config = SynthConfig(
+        size=args.size,
+        seed=args.seed,
+        render_scale=args.render_scale,
+        body_model=args.model,
+        frame_step=args.frame_step,
+    )
     written = generate(args.out, config, processes=args.processes)
     print(f"SynthH36M {args.size} (synthetic data) in {args.out}: {written} new images")
 
@@ -207,6 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--size", choices=["tiny", "small", "full"], default="small")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--render-scale", type=float, default=0.32, help="fraction of H36M's 1000-pixel resolution")
+    synth.add_argument(
+        "--frame-step",
+        type=int,
+        default=1,
+        help="time between the fitting subjects' frames in units of 1/5 s (default 1: 5 fps)",
+    )
     synth.add_argument("--processes", type=int, default=None, help="default: one per CPU core")
     synth.add_argument("--model", default=None, help="body model (default: the stand-in)")
     synth.set_defaults(run=_synth)

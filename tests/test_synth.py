@@ -99,6 +99,24 @@ def test_small_renders_few_frames_of_the_held_out_subjects(tmp_path, tiny_root):
         generate(tmp_path, SynthConfig(size="tiny"), processes=1, progress=False)
 
 
+def test_frame_step_changes_the_fitting_subjects_only(tmp_path, tiny_root):
+    """Spreading the fitting subjects' frames in time leaves validation and test frames as they
+    were, so runs on both folders are scored on the same frames."""
+    out = tmp_path / "step2"
+    (out / ".synth").mkdir(parents=True)
+    for action in ACTIONS:
+        for subject in ("S1", "S8", "S9"):
+            if action != "Walking" or subject == "S9":
+                (out / ".synth" / f"{subject}.{action}.done").touch()
+    assert generate(out, SynthConfig(size="tiny", frame_step=2), processes=1, progress=False) == 32
+    sequence = "Walking.55011271"
+    for frame in range(4):
+        held_out = [dict(np.load(params_path(root, "S8", sequence, frame))) for root in (out, tiny_root)]
+        assert all(np.array_equal(held_out[0][k], held_out[1][k]) for k in held_out[0])
+    fitting = [np.load(params_path(root, "S1", sequence, 3))["pose_body"] for root in (out, tiny_root)]
+    assert not np.allclose(*fitting)
+
+
 @pytest.mark.parametrize("action", ACTIONS)
 def test_motions_are_smooth_and_within_limits(action):
     t = np.arange(1000) / 50.0  # 20 s at H36M's 50 fps; the dataset keeps every 10th frame

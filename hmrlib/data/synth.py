@@ -54,6 +54,10 @@ class SynthConfig:
     render_scale: float = 0.32
     jpeg_quality: int = 90
     body_model: str | None = None  # None: the stand-in
+    # seconds between a fitting subject's frames, in units of 1 / FPS: 1 renders 48 consecutive
+    # frames at 5 fps (9.6 s of each motion); 6 spreads the same frames over 57.6 s, more
+    # distinct poses for the same number of images (docs/experiments.md, e35)
+    frame_step: int = 1
 
     @property
     def subjects(self):
@@ -148,8 +152,11 @@ class _Worker:
         rng = _rng(self.config.seed, subject, action)
         betas, colours = self.subject(subject)
         num = self.config.frames_of(subject)
-        stride = self.config.frames_per_sequence // num  # held-out subjects: the same seconds, sparser
-        t = rng.uniform(0, 60) + np.arange(num) * stride / FPS
+        if subject in FIT_SUBJECTS:
+            step = self.config.frame_step
+        else:  # held-out subjects: the seconds of 48 consecutive frames, sparser, whatever frame_step
+            step = self.config.frames_per_sequence // num
+        t = rng.uniform(0, 60) + np.arange(num) * step / FPS
         motion = generate_action(action, t, rng)
         with torch.no_grad():
             out = self.body(
@@ -261,6 +268,8 @@ def generate(out, config: SynthConfig = SynthConfig(), processes: int | None = N
     manifest = _manifest(config, out)
     if manifest_path.exists():
         existing = json.loads(manifest_path.read_text())
+        # settings added since a folder was made take their defaults
+        existing["config"] = {**asdict(SynthConfig()), **existing.get("config", {})}
         layout = ("config", "frames_per_sequence")
         if [existing.get(key) for key in layout] != [manifest[key] for key in layout]:
             raise ConfigError(
