@@ -71,8 +71,13 @@ class SynthConfig:
     def frames_of(self, subject: str) -> int:
         return SIZES[self.size][1 if subject in FIT_SUBJECTS else 2]
 
-    def total_frames(self) -> int:
-        return sum(self.frames_of(s) for s in self.subjects) * len(ACTIONS) * len(CAMERAS)
+    def step_of(self, subject: str) -> int:
+        """Time between a subject's rendered frames, in units of 1 / FPS: ``frame_step`` for the
+        fitting subjects; the held-out ones span the seconds of the fitting subjects' default
+        frames, sparser, whatever ``frame_step`` (so validation and test never change with it)."""
+        if subject in FIT_SUBJECTS:
+            return self.frame_step
+        return self.frames_per_sequence // self.frames_of(subject)
 
     def cameras(self):
         return {name: camera.scaled(self.render_scale) for name, camera in CAMERAS.items()}
@@ -152,11 +157,7 @@ class _Worker:
         rng = _rng(self.config.seed, subject, action)
         betas, colours = self.subject(subject)
         num = self.config.frames_of(subject)
-        if subject in FIT_SUBJECTS:
-            step = self.config.frame_step
-        else:  # held-out subjects: the seconds of 48 consecutive frames, sparser, whatever frame_step
-            step = self.config.frames_per_sequence // num
-        t = rng.uniform(0, 60) + np.arange(num) * step / FPS
+        t = rng.uniform(0, 60) + np.arange(num) * self.config.step_of(subject) / FPS
         motion = generate_action(action, t, rng)
         with torch.no_grad():
             out = self.body(
