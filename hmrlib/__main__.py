@@ -216,8 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument(
         "--frame-step",
         type=int,
-        default=1,
-        help="time between the fitting subjects' frames in units of 1/5 s (default 1: 5 fps)",
+        default=None,
+        help="time between the fitting subjects' frames in units of 1/5 s (default: 6 for small, 1 for tiny and full)",
     )
     synth.add_argument("--processes", type=int, default=None, help="default: one per CPU core")
     synth.add_argument("--model", default=None, help="body model (default: the stand-in)")

@@ -35,12 +35,14 @@ from hmrlib.data.h36m import (
 from hmrlib.errors import ConfigError
 from hmrlib.seeding import seed_words
 
-SIZES = {  # subjects, frames per sequence (at FPS) of the fitting subjects, of the held-out subjects
-    "tiny": (("S1", "S8", "S9"), 4, 4),  # one subject per role: fit, validation, test
+SIZES = {  # subjects, frames per sequence (at FPS) of the fitting subjects, of the held-out
+    # subjects, and the fitting subjects' default frame step
+    "tiny": (("S1", "S8", "S9"), 4, 4, 1),  # one subject per role: fit, validation, test
     # validation and test need a few hundred frames, not thousands: the held-out subjects get one
-    # frame in six over the same seconds of motion (S8 480 frames, S9 + S11 960; 12,960 in all)
-    "small": (TRAIN_SUBJECTS + TEST_SUBJECTS, 48, 8),
-    "full": (TRAIN_SUBJECTS + TEST_SUBJECTS, 240, 240),
+    # frame in six over the same seconds of motion (S8 480 frames, S9 + S11 960; 12,960 in all);
+    # the fitting subjects' 48 frames spread over 57.6 s of each motion (docs/experiments.md, e36)
+    "small": (TRAIN_SUBJECTS + TEST_SUBJECTS, 48, 8, 6),
+    "full": (TRAIN_SUBJECTS + TEST_SUBJECTS, 240, 240, 1),
 }
 FPS = 5.0
 SEATED_ACTIONS = ("Eating", "Sitting", "SittingDown")
@@ -54,10 +56,19 @@ class SynthConfig:
     render_scale: float = 0.32
     jpeg_quality: int = 90
     body_model: str | None = None  # None: the stand-in
-    # seconds between a fitting subject's frames, in units of 1 / FPS: 1 renders 48 consecutive
-    # frames at 5 fps (9.6 s of each motion); 6 spreads the same frames over 57.6 s, more
-    # distinct poses for the same number of images (docs/experiments.md, e35)
-    frame_step: int = 1
+    # time between a fitting subject's frames, in units of 1 / FPS; None: the size's default.
+    # In small, 1 renders 48 consecutive frames at 5 fps (9.6 s of each motion); the default 6
+    # spreads the same frames over 57.6 s, more distinct poses for the same number of images,
+    # which a long run needs (docs/experiments.md, e35/e36)
+    frame_step: int | None = None
+
+    def __post_init__(self):
+        if self.size not in SIZES:
+            raise ConfigError(f"SynthH36M size must be one of {', '.join(SIZES)}; got {self.size!r}")
+        if self.frame_step is None:  # resolved here so the manifest records the number used
+            object.__setattr__(self, "frame_step", SIZES[self.size][3])
+        if self.frame_step < 1:
+            raise ConfigError(f"SynthH36M frame_step must be at least 1; got {self.frame_step}")
 
     @property
     def subjects(self):
@@ -269,8 +280,9 @@ def generate(out, config: SynthConfig = SynthConfig(), processes: int | None = N
     manifest = _manifest(config, out)
     if manifest_path.exists():
         existing = json.loads(manifest_path.read_text())
-        # settings added since a folder was made take their defaults
-        existing["config"] = {**asdict(SynthConfig()), **existing.get("config", {})}
+        # settings added since a folder was made take the value they had before (frames were
+        # consecutive before frame_step existed)
+        existing["config"] = {**asdict(SynthConfig()), "frame_step": 1, **existing.get("config", {})}
         layout = ("config", "frames_per_sequence")
         if [existing.get(key) for key in layout] != [manifest[key] for key in layout]:
             raise ConfigError(
