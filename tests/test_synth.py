@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -97,6 +98,23 @@ def test_small_renders_few_frames_of_the_held_out_subjects(tmp_path, tiny_root):
     (tmp_path / "synth_manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="older layout"):
         generate(tmp_path, SynthConfig(size="tiny"), processes=1, progress=False)
+
+
+def test_small_spreads_its_fitting_frames_and_refuses_a_consecutive_folder(tmp_path):
+    """small's fitting subjects default to one frame in six (more distinct poses per image); a
+    folder made before frame_step existed held consecutive frames and must not be resumed as if
+    it were spread."""
+    small = SynthConfig(size="small")
+    assert small.frame_step == 6 and small.step_of("S1") == 6 and small.step_of("S8") == 6
+    assert SynthConfig(size="tiny").frame_step == 1 and SynthConfig(size="small", frame_step=1).frame_step == 1
+    old = {"config": {k: v for k, v in dataclasses.asdict(small).items() if k != "frame_step"}}
+    old["frames_per_sequence"] = {subject: small.frames_of(subject) for subject in small.subjects}
+    (tmp_path / "synth_manifest.json").write_text(json.dumps(old))
+    with pytest.raises(ValueError, match="'frame_step': 1"):
+        generate(tmp_path, small, processes=1, progress=False)
+    for bad in ({"size": "medium"}, {"frame_step": 0}):
+        with pytest.raises(ValueError, match="size|frame_step"):
+            SynthConfig(**bad)
 
 
 def test_frame_step_changes_the_fitting_subjects_only(tmp_path, tiny_root):

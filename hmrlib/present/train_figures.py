@@ -43,6 +43,28 @@ def training_curves(runs: dict, title: str):
     return fig
 
 
+def validation_curves(runs: dict, title: str):
+    """MPJPE and PA-MPJPE on the validation subjects at every validation step, per variant: the
+    learning of the articulated pose that vertex errors (dominated by the global orientation) hide."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for variant, folder in runs.items():
+        val = folder / "val_log.csv"
+        if val.exists():
+            v = pd.read_csv(val)
+            for ax, column in zip(axes, ("mpjpe_mm", "pa_mpjpe_mm")):
+                ax.plot(v.step, v[column], "o-", label=VARIANT_NAMES[variant])
+    axes[0].set(title="validation MPJPE (mm)", xlabel="iteration")
+    axes[1].set(title="validation PA-MPJPE (mm)", xlabel="iteration")
+    for ax in axes:
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def schedules(run_dir, title: str):
     """The augmentation probability p and every discriminator's input-noise std over training."""
     import matplotlib.pyplot as plt
