@@ -32,7 +32,8 @@ def test_training_and_visualisation_notebooks_in_the_tiny_profile(tiny_root, tmp
     assert not [o for o in outputs if o.output_type == "error"]
     markdown = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
     assert "SynthH36M (synthetic)" in markdown and "ResNeXt-50 + SuperGAT + Discriminator" in markdown
-    assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 4  # table, curves, schedules, per action
+    # table, training curves, validation curves, schedules, per action
+    assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 5
     assert "mean pose / mean shape" in (tmp_path / "ablation" / "tiny" / "table1.csv").read_text()
     table = (tmp_path / "ablation" / "tiny" / "table1.md").read_text()
     assert "1 seed: no spread measured" in table and "±" not in table  # one seed claims no spread
