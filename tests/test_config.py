@@ -33,6 +33,8 @@ def test_table_1_scores_the_test_subjects_only_where_they_have_labels(tmp_path, 
     assert scored_subjects(profile("tiny", data_root=tiny_root)) == (("S9",), "test")
     (tmp_path / "H36M_data_st").mkdir()  # a course-layout root without SynthH36M's manifest: labels hidden
     assert scored_subjects(profile("cpu", data_root=tmp_path)) == (("S8",), "validation")
+    # a run trained from the repository records "data/synth_small"; a notebook scores DATA instead
+    assert scored_subjects(profile("cpu", data_root="no/such/folder"), tiny_root) == (("S9", "S11"), "test")
 
 
 def test_missing_validation_subjects_stop_training_at_once(tiny_root, tmp_path):

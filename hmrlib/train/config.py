@@ -215,11 +215,13 @@ def profile(
     return config
 
 
-def scored_subjects(config: TrainConfig) -> tuple[tuple, str]:
+def scored_subjects(config: TrainConfig, root=None) -> tuple[tuple, str]:
     """(subjects, role) that Table 1 scores: the test subjects where their labels exist
     (SynthH36M); on the course data, whose test labels are hidden, the validation subject —
-    which also chose best.pt, so such a score is optimistic (the submission is the real test)."""
-    if is_synthetic(config.data.root):
+    which also chose best.pt, so such a score is optimistic (the submission is the real test).
+    ``root``: the data folder to score, where it differs from the one the run recorded (a saved
+    run's relative root means nothing from another working directory, e.g. a notebook's)."""
+    if is_synthetic(config.data.root if root is None else root):
         return config.data.test_subjects, "test"
     return config.data.val_subjects, "validation"
 
