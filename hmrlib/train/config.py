@@ -119,7 +119,7 @@ class TrainConfig:
 
 
 # (image size, iterations): `cpu` fits the main job's 20 minutes on 2 cores; `cpu-long` is the
-# same recipe eight times longer at the size its experiment used (e36; ~1.5 h for three variants)
+# same recipe eight times longer at the size its experiment used (e36; 79 min for three variants)
 CPU_LENGTHS = {"cpu": (48, 500), "cpu-long": (48, 4000)}
 
 
