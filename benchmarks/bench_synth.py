@@ -47,7 +47,7 @@ def main():
 
         done = Path(out) / ".synth"
         done.mkdir(parents=True)
-        units = [(s, a) for s in SIZES["small"][0] for a in ACTIONS]
+        units = [(s, a) for s in SIZES["small"].subjects for a in ACTIONS]
         for subject, action in units[args.units :]:
             (done / f"{subject}.{action}.done").touch()
         start = time.perf_counter()

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,14 +36,21 @@ from hmrlib.data.h36m import (
 from hmrlib.errors import ConfigError
 from hmrlib.seeding import seed_words
 
-SIZES = {  # subjects, frames per sequence (at FPS) of the fitting subjects, of the held-out
-    # subjects, and the fitting subjects' default frame step
-    "tiny": (("S1", "S8", "S9"), 4, 4, 1),  # one subject per role: fit, validation, test
+
+class SizeLayout(NamedTuple):
+    subjects: tuple
+    fitting_frames: int  # frames per sequence (at FPS) of the fitting subjects
+    held_out_frames: int  # of the validation and test subjects
+    fitting_step: int  # the fitting subjects' default frame step
+
+
+SIZES = {
+    "tiny": SizeLayout(("S1", "S8", "S9"), 4, 4, 1),  # one subject per role: fit, validation, test
     # validation and test need a few hundred frames, not thousands: the held-out subjects get one
     # frame in six over the same seconds of motion (S8 480 frames, S9 + S11 960; 12,960 in all);
     # the fitting subjects' 48 frames spread over 57.6 s of each motion (docs/experiments.md, e36)
-    "small": (TRAIN_SUBJECTS + TEST_SUBJECTS, 48, 8, 6),
-    "full": (TRAIN_SUBJECTS + TEST_SUBJECTS, 240, 240, 1),
+    "small": SizeLayout(TRAIN_SUBJECTS + TEST_SUBJECTS, 48, 8, 6),
+    "full": SizeLayout(TRAIN_SUBJECTS + TEST_SUBJECTS, 240, 240, 1),
 }
 FPS = 5.0
 SEATED_ACTIONS = ("Eating", "Sitting", "SittingDown")
@@ -66,21 +74,22 @@ class SynthConfig:
         if self.size not in SIZES:
             raise ConfigError(f"SynthH36M size must be one of {', '.join(SIZES)}; got {self.size!r}")
         if self.frame_step is None:  # resolved here so the manifest records the number used
-            object.__setattr__(self, "frame_step", SIZES[self.size][3])
+            object.__setattr__(self, "frame_step", SIZES[self.size].fitting_step)
         if self.frame_step < 1:
             raise ConfigError(f"SynthH36M frame_step must be at least 1; got {self.frame_step}")
 
     @property
     def subjects(self):
-        return SIZES[self.size][0]
+        return SIZES[self.size].subjects
 
     @property
     def frames_per_sequence(self):
         """The fitting subjects'; :meth:`frames_of` gives any subject's."""
-        return SIZES[self.size][1]
+        return SIZES[self.size].fitting_frames
 
     def frames_of(self, subject: str) -> int:
-        return SIZES[self.size][1 if subject in FIT_SUBJECTS else 2]
+        layout = SIZES[self.size]
+        return layout.fitting_frames if subject in FIT_SUBJECTS else layout.held_out_frames
 
     def step_of(self, subject: str) -> int:
         """Time between a subject's rendered frames, in units of 1 / FPS: ``frame_step`` for the
