@@ -143,6 +143,20 @@ def _doctor(args):
     report(args.profile or _default_profile(), data_root=args.data, steps=args.steps)
 
 
+def _fetch_weights(args):
+    from hmrlib.models.weights import fetch_imagenet_weights
+
+    for architecture in args.architectures:
+        path = fetch_imagenet_weights(architecture, base_url=args.base_url)
+        print(f"ImageNet weights for {architecture}: {path}")
+
+
+def _browser(args):
+    from hmrlib.present.browser import ensure_browser
+
+    print(f"browser for the JupyterLab test: {ensure_browser(install=not args.no_install)}")
+
+
 def _default_profile() -> str:
     import torch
 
@@ -176,19 +190,29 @@ def _reproduce(args):
     for notebook in MAIN_JOB_NOTEBOOKS:
         print(f"running notebooks/{notebook}", flush=True)
         execute_notebook(notebook, args.runs / "notebooks", env, echo=True)
-    print(
-        f"executed notebooks are in {args.runs / 'notebooks'}; "
-        f"Table 1 is in {args.runs / 'ablation'}/<profile>/table1.md; "
-        f"predicted meshes are in {args.runs / 'predict'}"
-    )
+    tables = sorted((args.runs / "ablation").glob("*/table1.md"))
+    print("\nthe main job is done; what it left:")
+    for what, where in (
+        ("Table 1", ", ".join(str(t) for t in tables) or f"{args.runs / 'ablation'}/<profile>/table1.md"),
+        (
+            "figures",
+            f"{args.runs / 'body_model.png'}, {args.runs / 'synth_contact_sheet.png'}, "
+            f"{args.runs / 'ablation'}/<profile>/table1.png, and inside the executed notebooks",
+        ),
+        ("executed notebooks", args.runs / "notebooks"),
+        ("predicted meshes (.obj, .ply, .json, overlays)", args.runs / "predict"),
+        ("checkpoints", f"{args.runs / 'ablation'}/<profile>/<variant>/seed<k>/checkpoints/best.pt"),
+    ):
+        print(f"  {what}: {where}")
 
 
 def _add_pretrained_argument(command):
     command.add_argument(
         "--pretrained",
-        choices=["required", "if-available", "none"],
+        choices=["required", "if-available", "download", "none"],
         default=None,
-        help="ImageNet weights for the backbones (default: the profile's; paper: required)",
+        help="ImageNet weights for the backbones (default: the profile's; paper: required; "
+        "download: fetch torchvision's files when missing)",
     )
 
 
@@ -295,6 +319,19 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--data", type=Path, default=None, help="course-layout root (default: the profile's)")
     doctor.add_argument("--steps", type=int, default=20, help="timed training steps per variant")
     doctor.set_defaults(run=_doctor)
+
+    fetch = commands.add_parser(
+        "fetch-weights", help="download torchvision's ImageNet weights into torch hub's cache (hash-checked)"
+    )
+    fetch.add_argument("architectures", nargs="+", choices=["resnet50", "resnext50"])
+    fetch.add_argument("--base-url", default=None, help="a mirror of download.pytorch.org/models/ (ending in /)")
+    fetch.set_defaults(run=_fetch_weights)
+
+    browser = commands.add_parser(
+        "browser", help="find a Chromium for the JupyterLab browser test, installing one where this machine allows"
+    )
+    browser.add_argument("--no-install", action="store_true", help="only look; fail with the instruction if none")
+    browser.set_defaults(run=_browser)
 
     reproduce = commands.add_parser("reproduce", help="the main job on the embedded defaults, results under runs/")
     reproduce.add_argument("--runs", type=Path, default=Path("runs"))

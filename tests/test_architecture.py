@@ -8,7 +8,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "hmrlib"
 LAYERS = [  # bottom to top; docs/architecture.md draws the same
-    {"constants", "errors", "compat", "camera", "geometry", "seeding", "skeleton", "render"},
+    {"constants", "errors", "compat", "camera", "geometry", "seeding", "skeleton", "render", "progress"},
     {"body"},
     {"data"},
     {"models"},

@@ -1,9 +1,10 @@
 """JupyterLab in a real browser: notebook 03 after the `tiny` profile, "Run All Cells", then the
 viewer's sample slider moved by keyboard as a user would.
 
-Needs Debian's ``chromium`` (``apt-get install chromium``; .ci/run installs it) and Playwright's
-Python package (requirements.txt), which drives it offline through ``executable_path``. A missing
-browser fails the test with that instruction; it is never skipped. Screenshots go to the test's
+Needs a Chromium — ``python -m hmrlib browser`` finds or installs one, and the README's test
+command runs it first (``hmrlib.present.browser``) — and Playwright's Python package
+(requirements.txt), which drives it offline through ``executable_path``. A missing browser fails
+the test with the instruction; it is never skipped. Screenshots go to the test's
 folder, and also to ``$HMRLIB_SCREENSHOT_DIR`` when set (the README's picture comes from there).
 """
 
@@ -20,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from hmrlib.present.browser import ensure_browser
 from hmrlib.present.notebooks import NOTEBOOK_DIR
 from hmrlib.train.ablation import run_ablation
 
-CHROMIUM = "/usr/bin/chromium"
 MINUTE = 60_000  # Playwright's timeouts are in milliseconds
 
 
@@ -121,10 +122,7 @@ def run_notebook_and_move_the_slider(page, url, token, shots, tmp_path):
 
 @pytest.mark.slow
 def test_notebook_03_runs_in_jupyterlab_and_its_viewer_answers_the_slider(tiny_root, tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's browser with `apt-get update && apt-get install -y chromium`"
-        )
+    chromium = ensure_browser(install=False)  # BrowserMissing says how to get one
     from playwright.sync_api import sync_playwright
 
     runs = tmp_path / "ablation"
@@ -144,7 +142,7 @@ def test_notebook_03_runs_in_jupyterlab_and_its_viewer_answers_the_slider(tiny_r
         shots.append(Path(os.environ["HMRLIB_SCREENSHOT_DIR"]))
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            browser = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             try:
                 run_notebook_and_move_the_slider(page, url, token, shots, tmp_path)

@@ -16,6 +16,7 @@ import torch
 from hmrlib.data.crop import crop_square
 from hmrlib.data.files import BadSampleError, load_image
 from hmrlib.data.h36m import image_path
+from hmrlib.progress import progress_bar
 
 CACHE_VERSION = 1
 
@@ -57,8 +58,6 @@ class CropCache:
 
     @staticmethod
     def _build(data_path: Path, meta_path: Path, root: Path, keys, boxes, image_size: int, progress: bool):
-        from tqdm import tqdm
-
         data_path.parent.mkdir(parents=True, exist_ok=True)
         partial = data_path.with_suffix(".partial")
         crops = np.memmap(partial, dtype=np.uint8, mode="w+", shape=(len(keys), image_size, image_size, 3))
@@ -71,7 +70,7 @@ class CropCache:
             generator=torch.Generator(),  # starting workers draws a seed: not from the global RNG
         )
         bad = []
-        with tqdm(total=len(keys), desc=f"caching {image_size}px crops", unit="img", disable=not progress) as bar:
+        with progress_bar(len(keys), desc=f"caching {image_size}px crops", unit="img", disable=not progress) as bar:
             for batch in loader:
                 for index, crop, problem in batch:
                     if problem is None:

@@ -34,6 +34,7 @@ from hmrlib.data.h36m import (
     sequence_name,
 )
 from hmrlib.errors import ConfigError
+from hmrlib.progress import progress_bar
 from hmrlib.seeding import seed_words
 
 
@@ -281,8 +282,6 @@ def _manifest(config: SynthConfig, out: Path) -> dict:
 
 def generate(out, config: SynthConfig = SynthConfig(), processes: int | None = None, progress: bool = True) -> int:
     """Render the dataset under ``out`` (resuming a previous run); returns frames written now."""
-    from tqdm import tqdm
-
     out = Path(out)
     (out / ".synth").mkdir(parents=True, exist_ok=True)
     manifest_path = out / SYNTH_MANIFEST
@@ -305,7 +304,7 @@ def generate(out, config: SynthConfig = SynthConfig(), processes: int | None = N
     processes = max(1, min(processes or os.cpu_count() or 1, len(units) or 1))
     written = 0
     total = sum(config.frames_of(subject) for subject, _ in units) * len(CAMERAS)
-    with tqdm(total=total, unit="img", desc=f"SynthH36M {config.size}", disable=not progress) as bar:
+    with progress_bar(total, unit="img", desc=f"SynthH36M {config.size}", disable=not progress) as bar:
         if processes == 1:
             _init_worker(config, out)
             results = map(_run_unit, units)

@@ -1,54 +1,23 @@
 """Image feature extractors: torchvision's ResNet-50 and ResNeXt-50 (32x4d) without the classifier.
 
 Input: images (B, 3, H, W) in [0, 1]; ImageNet normalisation happens here. Output: (B, 2048).
-ImageNet weights are looked for, never downloaded: an explicit path, then torchvision's cache
-(``$TORCH_HOME/hub/checkpoints``, as ``torch.hub.get_dir()`` says).
+ImageNet weights come from :mod:`hmrlib.models.weights`: an explicit path, then torchvision's
+cache (``$TORCH_HOME/hub/checkpoints``), downloaded there only with ``pretrained='download'``.
 """
 
 import warnings
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from hmrlib.compat import import_torchvision
-from hmrlib.errors import ConfigError, HmrlibError
+from hmrlib.errors import ConfigError
+from hmrlib.models.weights import PRETRAINED_CHOICES, checkpoints_dir, resolve_imagenet_weights
 
-
-class WeightsNotFound(HmrlibError, FileNotFoundError):
-    """ImageNet weights that were asked for are not where they should be."""
-
-
-ARCHITECTURES = {
-    "resnet50": ("resnet50", ["resnet50-0676ba61.pth", "resnet50-11ad3fa6.pth"]),
-    "resnext50": ("resnext50_32x4d", ["resnext50_32x4d-7cdf4587.pth", "resnext50_32x4d-1a0047aa.pth"]),
-}
+# Table 1's backbone names -> torchvision's constructors
+ARCHITECTURES = {"resnet50": "resnet50", "resnext50": "resnext50_32x4d"}
 FEATURE_DIM = 2048
 _warned_scratch = set()
-
-
-def find_imagenet_weights(architecture: str, weights_path=None) -> Path | None:
-    if weights_path is not None:
-        path = Path(weights_path).expanduser()
-        if not path.is_file():
-            raise WeightsNotFound(f"{path}: ImageNet weights for {architecture} not found")
-        return path
-    checkpoints = Path(torch.hub.get_dir()) / "checkpoints"
-    return next((checkpoints / name for name in ARCHITECTURES[architecture][1] if (checkpoints / name).is_file()), None)
-
-
-def missing_weights_message(architecture: str) -> str:
-    return (
-        f"no ImageNet weights for {architecture}: put {ARCHITECTURES[architecture][1][0]} in "
-        f"{Path(torch.hub.get_dir()) / 'checkpoints'} (torch hub's cache; TORCH_HOME moves it) or pass "
-        "weights_path, or train from scratch knowingly with --pretrained none"
-    )
-
-
-def require_imagenet_weights(architecture: str, weights_path=None):
-    """Fail now, before any data is read, when required weights are missing."""
-    if find_imagenet_weights(architecture, weights_path) is None:
-        raise WeightsNotFound(missing_weights_message(architecture))
 
 
 class Backbone(nn.Module):
@@ -60,26 +29,24 @@ class Backbone(nn.Module):
         fine_tune: str = "auto",
     ):
         """pretrained: 'if-available' (warn once and train from scratch when no weights are found),
-        'required' (fail instead) or 'none'. fine_tune: 'all', 'none', 'last<k>' (the last k
-        bottleneck blocks, e.g. 'last2' as in the paper), or 'auto' ('last2' with ImageNet
-        weights, 'all' without — freezing random weights would stop them from ever learning)."""
+        'required' (fail instead), 'download' (fetch torchvision's file when missing) or 'none'.
+        fine_tune: 'all', 'none', 'last<k>' (the last k bottleneck blocks, e.g. 'last2' as in the
+        paper), or 'auto' ('last2' with ImageNet weights, 'all' without — freezing random weights
+        would stop them from ever learning)."""
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ConfigError(f"architecture must be one of {sorted(ARCHITECTURES)}, got {architecture!r}")
-        if pretrained not in ("if-available", "required", "none"):
-            raise ConfigError(f"pretrained must be 'if-available', 'required' or 'none', got {pretrained!r}")
+        if pretrained not in PRETRAINED_CHOICES:
+            raise ConfigError(f"pretrained must be one of {', '.join(PRETRAINED_CHOICES)}, got {pretrained!r}")
         torchvision = import_torchvision()
-        net = getattr(torchvision.models, ARCHITECTURES[architecture][0])(weights=None)
-        path = None if pretrained == "none" else find_imagenet_weights(architecture, weights_path)
+        net = getattr(torchvision.models, ARCHITECTURES[architecture])(weights=None)
+        path = resolve_imagenet_weights(architecture, pretrained, weights_path)
         if path is not None:
             net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        elif pretrained == "required":
-            raise WeightsNotFound(missing_weights_message(architecture))
         elif pretrained == "if-available" and architecture not in _warned_scratch:
             _warned_scratch.add(architecture)
             warnings.warn(
-                f"no ImageNet weights for {architecture} in {Path(torch.hub.get_dir()) / 'checkpoints'}: "
-                "training the backbone from scratch",
+                f"no ImageNet weights for {architecture} in {checkpoints_dir()}: training the backbone from scratch",
                 stacklevel=2,
             )
         self.architecture, self.pretrained = architecture, path is not None

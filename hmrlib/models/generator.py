@@ -32,7 +32,7 @@ from hmrlib.skeleton import NUM_JOINTS
 @dataclass
 class ModelConfig:
     variant: str = "resnext_supergat_disc"
-    pretrained: str = "if-available"  # 'if-available' | 'required' | 'none'
+    pretrained: str = "if-available"  # 'if-available' | 'required' | 'download' | 'none'
     weights_path: str | None = None
     fine_tune: str = "auto"  # 'auto' | 'all' | 'none' | 'last<k>'
     rotation: str = "axis-angle"  # or '6d'

@@ -62,11 +62,14 @@ def _rendering(say):
 
 
 def _weights(say):
-    from hmrlib.models.backbone import ARCHITECTURES, find_imagenet_weights
+    from hmrlib.models.weights import WEIGHT_FILES, checkpoints_dir, find_imagenet_weights
 
-    for architecture in ARCHITECTURES:
+    for architecture in WEIGHT_FILES:
         path = find_imagenet_weights(architecture)
-        where = path or f"not found in {Path(torch.hub.get_dir()) / 'checkpoints'} (training starts from scratch)"
+        where = path or (
+            f"not found in {checkpoints_dir()} (training starts from scratch; "
+            f"`python -m hmrlib fetch-weights {architecture}` downloads them when online)"
+        )
         say(f"  ImageNet weights for {architecture}: {where}")
 
 

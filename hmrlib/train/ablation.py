@@ -144,11 +144,11 @@ def scored_caption(config) -> str:
 
 def backbone_start(config) -> str:
     """How the backbones started: from ImageNet weights, or from scratch (then say so)."""
-    from hmrlib.models.backbone import ARCHITECTURES, find_imagenet_weights
+    from hmrlib.models.weights import WEIGHT_FILES, find_imagenet_weights
 
     if config.model.pretrained == "none":
         return "backbones trained from scratch (--pretrained none)"
-    missing = [a for a in ARCHITECTURES if find_imagenet_weights(a, config.model.weights_path) is None]
+    missing = [a for a in WEIGHT_FILES if find_imagenet_weights(a, config.model.weights_path) is None]
     if missing:
         return f"backbones trained from scratch: no ImageNet weights found for {', '.join(missing)}"
     return "backbones fine-tuned from ImageNet weights"

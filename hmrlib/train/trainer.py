@@ -26,7 +26,8 @@ from hmrlib.data.dataset import H36MDataset, require_subjects
 from hmrlib.errors import ConfigError, HmrlibError
 from hmrlib.evaluation.evaluate import evaluate_generator, mean_parameters
 from hmrlib.models import Generator, PoseDiscriminator
-from hmrlib.models.backbone import require_imagenet_weights
+from hmrlib.models.weights import resolve_imagenet_weights
+from hmrlib.progress import progress_bar
 from hmrlib.seeding import derive_seed
 from hmrlib.train import checkpoint
 from hmrlib.train.augment import augment
@@ -177,8 +178,9 @@ class Trainer:
             use_deterministic_algorithms(self.device)
         self._seed_global_rngs()
         self.body = self._load_body_model()
-        if config.model.pretrained == "required":  # before any data is read or cached
-            require_imagenet_weights(VARIANTS[config.model.variant]["backbone"], config.model.weights_path)
+        if config.model.pretrained in ("required", "download"):  # before any data is read or cached
+            architecture = VARIANTS[config.model.variant]["backbone"]
+            resolve_imagenet_weights(architecture, config.model.pretrained, config.model.weights_path)
         self.train_set, self.val_set = datasets or self._open_datasets()
         self.val_indices = validation_subset(len(self.val_set), config.data.val_samples)
         self.generator, self.discriminator = self._build_models()
@@ -436,8 +438,6 @@ class Trainer:
         return metrics
 
     def run(self) -> dict:
-        from tqdm import tqdm
-
         cfg = self.config
         sampler = InfiniteBatches(
             len(self.train_set), cfg.optim.batch_size, cfg.seed, self.iteration, self.rank, self.world
@@ -455,8 +455,8 @@ class Trainer:
         self.generator.train()
         running, metrics = {}, {}
         self.session_started = time.perf_counter()
-        bar = tqdm(
-            total=cfg.optim.iterations,
+        bar = progress_bar(
+            cfg.optim.iterations,
             initial=self.iteration,
             desc=f"{cfg.model.variant}",
             disable=not self.progress or self.rank != 0,
@@ -473,7 +473,8 @@ class Trainer:
                 means = {k: float(np.mean(v)) for k, v in running.items()}
                 means["seconds"] = self.train_seconds()
                 self.logger.log_train(self.iteration, means)
-                bar.set_postfix({k: f"{means[k]:.4g}" for k in ("loss", "vertex_l2", "disc_loss") if k in means})
+                postfix = {k: f"{means[k]:.4g}" for k in ("loss", "vertex_l2", "disc_loss") if k in means}
+                bar.set_postfix(postfix, refresh=False)  # shown at the bar's next line, not as one more
                 running = {}
             if self.iteration % cfg.val_every == 0 or self.iteration == cfg.optim.iterations:
                 if self.rank == 0:
