@@ -88,8 +88,9 @@ def _evaluate(args):
     from hmrlib.train.trained import load_trained
 
     trained = load_trained(args.checkpoint)
+    data = trained.config.data
     dataset = H36MDataset(
-        args.data or trained.config.data.root, subjects=args.subjects, image_size=trained.config.data.image_size
+        args.data or data.root, subjects=args.subjects, image_size=data.image_size, box_rounding=data.box_rounding
     )
     summary = evaluate_generator(trained.generator, dataset, trained.body, out_dir=args.out)
     print(f"{data_label(dataset.root)}, subjects {' '.join(args.subjects)}:")
@@ -109,6 +110,7 @@ def _submission(args):
         args.out,
         subjects=args.subjects,
         image_size=config.data.image_size,
+        box_rounding=config.data.box_rounding,
     )
     print(f"wrote {path}")
 

@@ -42,7 +42,7 @@ def test_output_shapes(variant, rotation):
     [("resnet50", "axis-angle"), ("resnext_supergat", "axis-angle"), ("resnet50", "6d"), ("resnext_supergat", "6d")],
 )
 def test_every_head_starts_at_the_mean_pose(variant, rotation):
-    model = make(variant, rotation=rotation).eval()
+    model = make(variant, rotation=rotation, mean_start=True).eval()  # hmrlib's start (ModelConfig.mean_start)
     mean_pose, mean_betas = 0.3 * torch.randn(72), torch.randn(10)
     model.set_mean_parameters(mean_pose, mean_betas)
     for head in (model.pose_head, model.shape_head):

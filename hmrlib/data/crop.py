@@ -2,6 +2,7 @@
 
 A box is (centre (2,), side) in pixels, square, as in the course's center_img / scale_img. It is
 snapped to whole pixels once (:func:`pixel_box`), and both the crop and its transform use that.
+A dataset may first cut its boxes as the course's own data code does (:func:`course_box`).
 """
 
 import numpy as np
@@ -10,6 +11,18 @@ from PIL import Image
 from hmrlib.camera import Intrinsics
 
 BOX_MARGIN = 1.2  # SynthH36M's boxes: side = 1.2 x the larger side of the body's projected extent
+BOX_ROUNDINGS = ("truncate", "round")
+
+
+def course_box(center, side: float) -> tuple[np.ndarray, float]:
+    """The box as the course's data code cuts it: Python's int() (truncation towards zero) of the
+    top-left corner and of the side; returned as (centre, side) that :func:`pixel_box` keeps as
+    they are. (Rounding, hmrlib's earlier way, moves the corner by a pixel in 73 % of SynthH36M's
+    frames and the side in 45 %.)"""
+    center = np.asarray(center, dtype=np.float64)
+    side_px = max(int(side), 1)
+    left, top = int(center[0] - side / 2), int(center[1] - side / 2)
+    return np.array([left + side_px / 2, top + side_px / 2]), float(side_px)
 
 
 def box_from_params(center_img, scale_img, pixels_per_scale: float) -> tuple[np.ndarray, float]:

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from hmrlib.camera import Intrinsics
-from hmrlib.data.crop import box_fraction_inside, box_from_params, crop_square
+from hmrlib.data.crop import BOX_ROUNDINGS, box_fraction_inside, box_from_params, course_box, crop_square
 from hmrlib.data.crop_cache import CropCache
 from hmrlib.data.files import BadSampleError, check_image_header, load_image, read_labels
 from hmrlib.data.h36m import BOX_PIXELS_PER_SCALE, camera_intrinsics, image_path, params_path, parse_sequence
@@ -73,12 +73,16 @@ class H36MDataset(torch.utils.data.Dataset):
         cache_dir=None,
         progress: bool = True,
         labels: bool = True,
+        box_rounding: str = "truncate",
     ):
         """max_box_outside: the largest share of the box's area that may lie outside the image
         (that part is zero-padded); boxes further out are bad input. labels=False reads only
         root_loc and the box (the course's test files), and items carry no SMPL labels."""
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        if box_rounding not in BOX_ROUNDINGS:
+            raise ValueError(f"box_rounding must be one of {BOX_ROUNDINGS}, got {box_rounding!r}")
+        self.box_rounding = box_rounding  # 'truncate': cut as the course's code cuts (crop.course_box)
         self.root, self.image_size, self.on_error, self.has_labels = Path(root), image_size, on_error, labels
         self.param_keys = (LABEL_KEYS if labels else ("transl",)) + BOX_PARAM_KEYS
         self.max_box_outside, self.skipped = max_box_outside, []
@@ -87,7 +91,7 @@ class H36MDataset(torch.utils.data.Dataset):
         crops = None
         if cache_dir is not None:
             boxes = [
-                box_from_params(c, s[0], BOX_PIXELS_PER_SCALE)
+                self._snap(box_from_params(c, s[0], BOX_PIXELS_PER_SCALE))
                 for c, s in zip(params["center_img"], params["scale_img"])
             ]
             crops = CropCache.open_or_build(cache_dir, self.root, keys, boxes, image_size, progress)
@@ -223,9 +227,12 @@ class H36MDataset(torch.utils.data.Dataset):
 
     def box(self, index: int) -> tuple[np.ndarray, float]:
         """(centre (2,), side) of sample ``index``'s square box, in pixels."""
-        return box_from_params(
-            self.params["center_img"][index], self.params["scale_img"][index, 0], BOX_PIXELS_PER_SCALE
+        return self._snap(
+            box_from_params(self.params["center_img"][index], self.params["scale_img"][index, 0], BOX_PIXELS_PER_SCALE)
         )
+
+    def _snap(self, box: tuple) -> tuple:
+        return course_box(*box) if self.box_rounding == "truncate" else box
 
     def labels(self, indices) -> dict:
         """smplx labels (global_orient, body_pose, betas, transl) of an index or an index array,

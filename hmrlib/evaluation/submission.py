@@ -16,8 +16,17 @@ from hmrlib.evaluation.evaluate import predict
 COLUMNS = ("id", "root_loc", "root_orient", "betas", "pose_body", "pose_hand")
 
 
-def write_submission(generator, root, out, subjects=("S9", "S11"), image_size: int = 224, batch_size: int = 32) -> Path:
-    dataset = H36MDataset(root, subjects=list(subjects), image_size=image_size, labels=False)
+def write_submission(
+    generator,
+    root,
+    out,
+    subjects=("S9", "S11"),
+    image_size: int = 224,
+    batch_size: int = 32,
+    box_rounding: str = "truncate",
+) -> Path:
+    """The course's results.csv for ``subjects``; boxes cut as the model was trained (box_rounding)."""
+    dataset = H36MDataset(root, subjects=list(subjects), image_size=image_size, labels=False, box_rounding=box_rounding)
     predictions = predict(generator, dataset, batch_size=batch_size)
     pose = predictions["pose"].numpy()
     course = smplx_to_course(

@@ -11,9 +11,11 @@ evaluation, the viewer, predict) needs a mesh from it anyway — so they hold it
 ``body.mesh(pose, betas, transl)``. The checkpoint then holds network weights only, and DDP does
 not broadcast the body model's 40 MB of buffers with them.
 
-Like SPIN's ``init_pose``, the heads predict an offset from a mean pose and shape kept as
-buffers of the model (zero pose and shape until :meth:`Generator.set_mean_parameters`; the
-trainer sets the training set's means). For 6D heads the offset is added in 6D.
+With ``ModelConfig.mean_start`` (hmrlib's profiles; like SPIN's ``init_pose``) the heads predict
+an offset from a mean pose and shape kept as buffers of the model, which the trainer sets to the
+training set's means (:meth:`Generator.set_mean_parameters`). Without it (the authors' network)
+the buffers stay at the zero pose and shape and the heads predict the parameters themselves. For
+6D heads the offset is added in 6D (to the identity's 6D for the zero pose).
 """
 
 from dataclasses import dataclass
@@ -31,33 +33,77 @@ from hmrlib.skeleton import NUM_JOINTS
 
 @dataclass
 class ModelConfig:
+    """The networks' settings. The defaults build the authors' network as their released model
+    files do (the ``paper`` profile uses them); :data:`HMRLIB_CHANGES` lists hmrlib's own changes,
+    each a named setting here, which the ``cpu``, ``gpu`` and ``tiny`` profiles switch on."""
+
     variant: str = "resnext_supergat_disc"
     pretrained: str = "if-available"  # 'if-available' | 'required' | 'download' | 'none'
     weights_path: str | None = None
     fine_tune: str = "auto"  # 'auto' | 'all' | 'none' | 'last<k>'
     rotation: str = "axis-angle"  # or '6d'
-    node_features: int = 256
+    node_features: int = 512  # the node encoding's width (hmrlib's: 256)
+    node_offset: bool = False  # a learned per-node offset on the encoding (hmrlib's)
+    node_dropout: str = "per-node"  # 'per-node' masks (the authors') | 'shared': one mask (hmrlib's)
     gat_heads: int = 4
     gat_channels: int = 64
     gat_layers: int = 3
     gat_dropout: float = 0.25
-    gat_norm: bool = True  # LayerNorm before each SuperGAT layer: bounded attention logits (heads.py)
+    gat_norm: bool = False  # LayerNorm before each SuperGAT layer (hmrlib's): bounded attention logits
+    gat_leaky_slope: float = 0.01  # PyTorch's default, the authors' (hmrlib's: 0.2)
+    gat_negatives: str = "pyg"  # SuperGATConv's own sampling | 'per-graph': fixed count (hmrlib's)
     mirror_links: bool = True
     shape_width: int = 128
     shape_blocks: int = 4
     shape_dropout: float = 0.05
-    shape_bn_eps: float = 1e-2  # see ResidualShapeHead
+    shape_bn_eps: float = 1e-5  # (hmrlib's: 1e-2, see ResidualShapeHead)
+    shape_skip: str = "relu"  # relu(x) + F(x), the authors' code | 'identity': x + F(x), the text's
     num_betas: int = 10
+    mean_start: bool = False  # readouts start near zero, added to the training set's mean pose and shape
+    baseline_dropout: float = 0.0  # dropout before the ResNet-50 baseline's linear heads (hmrlib's: 0.25)
+    disc_noise: str = "per-module"  # the discriminators' adaptive noise (PoseDiscriminator)
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
             raise ConfigError(f"variant must be one of {list(VARIANTS)}, got {self.variant!r}")
         if self.rotation not in ROTATION_SIZES:
             raise ConfigError(f"rotation must be one of {list(ROTATION_SIZES)}, got {self.rotation!r}")
+        choices = {
+            "node_dropout": ("per-node", "shared"),
+            "gat_negatives": ("pyg", "per-graph"),
+            "shape_skip": ("relu", "identity"),
+            "disc_noise": ("per-module", "per-discriminator"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"model.{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.node_features < self.gat_heads * self.gat_channels:
+            raise ConfigError(
+                f"model.node_features ({self.node_features}) must be at least gat_heads x gat_channels "
+                f"({self.gat_heads * self.gat_channels}): the first layer's skip is that part of the encoding"
+            )
 
     @property
     def uses_discriminator(self) -> bool:
         return VARIANTS[self.variant]["discriminator"]
+
+
+# hmrlib's changes to the authors' network, made for training from scratch on a CPU; each is a
+# setting of ModelConfig (docstrings there and in heads.py say why). Checkpoints written before
+# these settings existed were built this way, and load so (TrainConfig.from_dict).
+HMRLIB_CHANGES = {
+    "node_features": 256,
+    "node_offset": True,
+    "node_dropout": "shared",
+    "gat_norm": True,
+    "gat_leaky_slope": 0.2,
+    "gat_negatives": "per-graph",
+    "shape_bn_eps": 1e-2,
+    "shape_skip": "identity",
+    "mean_start": True,
+    "baseline_dropout": 0.25,
+    "disc_noise": "per-discriminator",
+}
 
 
 @dataclass
@@ -86,7 +132,12 @@ class Generator(nn.Module):
                 config.gat_dropout,
                 config.mirror_links,
                 pose_size,
-                config.gat_norm,
+                normalize=config.gat_norm,
+                node_offset=config.node_offset,
+                node_dropout=config.node_dropout,
+                leaky_slope=config.gat_leaky_slope,
+                negatives=config.gat_negatives,
+                near_zero_readout=config.mean_start,
             )
             self.shape_head = ResidualShapeHead(
                 FEATURE_DIM,
@@ -94,11 +145,14 @@ class Generator(nn.Module):
                 config.shape_blocks,
                 config.shape_dropout,
                 config.num_betas,
-                config.shape_bn_eps,
+                bn_eps=config.shape_bn_eps,
+                skip=config.shape_skip,
+                near_zero_output=config.mean_start,
             )
         else:
-            self.pose_head = LinearHead(FEATURE_DIM, pose_size)
-            self.shape_head = LinearHead(FEATURE_DIM, config.num_betas)
+            dropout, near_zero = config.baseline_dropout, config.mean_start
+            self.pose_head = LinearHead(FEATURE_DIM, pose_size, dropout, near_zero)
+            self.shape_head = LinearHead(FEATURE_DIM, config.num_betas, dropout, near_zero)
         self.register_buffer("mean_pose", torch.zeros(3 * NUM_JOINTS))  # (72,) axis-angle
         self.register_buffer("mean_betas", torch.zeros(config.num_betas))
 

@@ -3,6 +3,9 @@
 - :class:`SuperGATPoseHead` — the paper's pose head: a graph over the 24 SMPL joints (bones plus
   mirrored-limb links), three SuperGAT layers (PyG's ``SuperGATConv``, scaled dot-product
   attention, 4 heads x 64 channels), skip concatenation and GCNII initial residuals.
+
+Each class's defaults build the authors' network as their released model files do; the changes
+hmrlib made for training from scratch on a CPU are named options (``ModelConfig`` lists them).
 - :class:`ResidualShapeHead` — the paper's shape MLP: depth 10, width 128, ReLU → BatchNorm →
   Dropout(0.05) → Linear, non-activated outputs of every two linear layers summed.
 - :class:`LinearHead` — a plain linear regression (the ResNet-50 baseline of Table 1).
@@ -41,36 +44,61 @@ class SuperGATPoseHead(nn.Module):
     def __init__(
         self,
         in_features: int = 2048,
-        node_features: int = 256,
+        node_features: int = 512,
         heads: int = 4,
         head_channels: int = 64,
         layers: int = 3,
         dropout: float = 0.25,
         mirror_links: bool = True,
         out_features: int = 3 * NUM_JOINTS,
-        normalize: bool = True,
+        normalize: bool = False,
+        node_offset: bool = False,
+        node_dropout: str = "per-node",
+        leaky_slope: float = 0.01,
+        negatives: str = "pyg",
+        near_zero_readout: bool = False,
     ):
-        """node_features: width of the initial node encoding. Each layer's output (heads x
-        head_channels) is concatenated with the previous layer's (for the first layer, with the
-        initial encoding), so nodes carry ``node_features + heads * head_channels`` after layer
-        1 and ``2 * heads * head_channels`` after the others; this needs node_features ==
-        heads * head_channels (256 = 4 x 64 by default) to keep one width.
+        """The defaults are the authors' network (their model files); hmrlib's changes are options.
 
-        normalize: LayerNorm on each layer's input (not in the paper). The concatenated skips and
+        node_features: width of the initial node encoding, a Linear(in_features -> node_features)
+        shared by the 24 nodes (the authors': 512). Each layer's output (heads x head_channels)
+        is concatenated with the previous layer's — for the first layer, with the first
+        heads x head_channels values of the encoding, as the authors' code does — so every layer
+        carries 2 x heads x head_channels, plus a linear map of the encoding (GCNII's initial
+        residual), then a leaky ReLU of slope ``leaky_slope`` (the authors': PyTorch's 0.01).
+
+        node_dropout: 'per-node' (the authors': the image feature is copied to the 24 nodes and
+        each copy draws its own dropout mask, so the nodes differ in training from the first
+        layer on) or 'shared' (hmrlib's: one mask for all, the encoding computed once).
+        node_offset: a learned per-node vector added to the encoding (hmrlib's), so that the 24
+        nodes also differ at inference; the authors' nodes all start from the same vector.
+
+        normalize: a LayerNorm on each layer's input (hmrlib's). The concatenated skips and
         initial residuals add up without any normalisation, so the node features grow during
         training, and SD attention's logits, dot products of two such features, grow with their
         square: the attention loss (a BCE on those logits) then grows linearly with them. Measured
-        on the cpu recipe at lr 3e-4: from 4.4 to 95 in 370 steps without it (docs/experiments.md)."""
+        on the cpu recipe at lr 3e-4: from 4.4 to 95 in 370 steps without it (docs/experiments.md).
+
+        negatives: the attention loss's negative edges. 'pyg' (the authors'): SuperGATConv's own
+        sampling over the batch's graphs (its count grows with the batch: 544 a graph at batch
+        16); 'per-graph' (hmrlib's): the same number of non-edges in every graph, PyG's ratio of
+        its positives, so the loss does not change with the batch size.
+
+        near_zero_readout: start the readout near zero (hmrlib's, with the generator's mean pose
+        added to it) instead of PyTorch's default initialisation."""
         super().__init__()
         conv_out = heads * head_channels
-        if node_features != conv_out:
-            raise ValueError(f"node_features ({node_features}) must equal heads * head_channels ({conv_out})")
-        self.width = 2 * conv_out
+        if node_features < conv_out:
+            raise ValueError(f"node_features ({node_features}) must be at least heads * head_channels ({conv_out})")
+        if node_dropout not in ("per-node", "shared"):
+            raise ValueError(f"node_dropout must be 'per-node' or 'shared', got {node_dropout!r}")
+        if negatives not in ("pyg", "per-graph"):
+            raise ValueError(f"negatives must be 'pyg' or 'per-graph', got {negatives!r}")
+        self.conv_out, self.width = conv_out, 2 * conv_out
+        self.node_dropout, self.leaky_slope, self.negatives = node_dropout, leaky_slope, negatives
         self.dropout = nn.Dropout(dropout)
-        # One shared map from image features to nodes, plus a learned per-node offset so that
-        # the 24 nodes do not start identical (the authors' code broadcasts one vector to all).
         self.encode = nn.Linear(in_features, node_features)
-        self.node_embedding = nn.Parameter(torch.zeros(NUM_JOINTS, node_features))
+        self.node_embedding = nn.Parameter(torch.zeros(NUM_JOINTS, node_features)) if node_offset else None
         self.convs = nn.ModuleList(
             SuperGATConv(
                 node_features if k == 0 else self.width,
@@ -89,19 +117,20 @@ class SuperGATPoseHead(nn.Module):
         )
         self.readout = nn.Linear(NUM_JOINTS * self.width, out_features)
         self.register_buffer("edge_index", pose_graph_edges(mirror_links), persistent=False)
-        # The skeleton graph never changes, so its non-edges (the candidate negatives of SuperGAT's
-        # attention loss) are listed once. Each graph gets the same number of negatives, as many
-        # as PyG's neg_sample_ratio asks per graph's positive edges (self-loops included), drawn
-        # on the device: no Python loop over the batch, and a loss independent of the batch size.
+        # The skeleton graph never changes, so its non-edges (the candidate negatives of the
+        # 'per-graph' attention loss) are listed once: drawn on the device, no loop over the batch.
         self.register_buffer("non_edges", skeleton_non_edges(self.edge_index), persistent=False)
         positives = self.edge_index.shape[1] + NUM_JOINTS
         self.negatives_per_graph = round(self.convs[0].neg_sample_ratio * positives)
+        self.near_zero_readout = near_zero_readout
         self.reset_parameters()
 
     def reset_parameters(self):
-        nn.init.normal_(self.node_embedding, std=0.1)
-        nn.init.xavier_uniform_(self.readout.weight, gain=0.01)  # start near the generator's mean pose
-        nn.init.zeros_(self.readout.bias)
+        if self.node_embedding is not None:
+            nn.init.normal_(self.node_embedding, std=0.1)
+        if self.near_zero_readout:
+            nn.init.xavier_uniform_(self.readout.weight, gain=0.01)  # start near the generator's mean pose
+            nn.init.zeros_(self.readout.bias)
 
     def batched_graph(self, batch_size: int):
         """edge_index (2, B*E) with each sample's nodes offset, and the node -> sample vector."""
@@ -125,17 +154,28 @@ class SuperGATPoseHead(nn.Module):
         the trainer, so that a growth in feature scale shows before the loss diverges."""
         return max(conv.att_x.detach().abs().max().item() for conv in self.convs)
 
+    def encode_nodes(self, features: torch.Tensor) -> torch.Tensor:
+        """features (B, F) -> the initial node encodings (B * 24, C), PyG's flat node list."""
+        batch_size = features.shape[0]
+        if self.node_dropout == "per-node":  # 24 copies, 24 masks
+            nodes = self.encode(self.dropout(features[:, None].expand(-1, NUM_JOINTS, -1)))  # (B, 24, C)
+        else:
+            nodes = self.encode(self.dropout(features))[:, None].expand(-1, NUM_JOINTS, -1)  # (B, 24, C)
+        if self.node_embedding is not None:
+            nodes = nodes + self.node_embedding
+        return nodes.reshape(batch_size * NUM_JOINTS, -1)
+
     def forward(self, features: torch.Tensor):
         """features (B, F) -> (raw pose (B, out_features), attention loss: scalar in training, else None)."""
         batch_size = features.shape[0]
-        initial = self.encode(self.dropout(features))[:, None] + self.node_embedding  # (B, 24, C)
-        initial = initial.reshape(batch_size * NUM_JOINTS, -1)  # (B*24, C): PyG's flat node list
-        edges, _ = self.batched_graph(batch_size)
-        x, previous = initial, initial
+        initial = self.encode_nodes(features)  # (B*24, C)
+        edges, batch = self.batched_graph(batch_size)
+        x, previous = initial, initial[:, : self.conv_out]
         for conv, norm, residual in zip(self.convs, self.norms, self.initial_residual):
-            negatives = self.negative_edges(batch_size) if self.training else None
-            out = conv(norm(x), edges, neg_edge_index=negatives)
-            x = F.leaky_relu(torch.cat([previous, out], dim=-1) + residual(initial), 0.2)  # (B*24, 2 * heads * ch)
+            fixed = self.training and self.negatives == "per-graph"
+            negatives = self.negative_edges(batch_size) if fixed else None  # None: PyG samples its own
+            out = conv(norm(x), edges, neg_edge_index=negatives, batch=batch)  # (B*24, heads * ch)
+            x = F.leaky_relu(torch.cat([previous, out], dim=-1) + residual(initial), self.leaky_slope)  # (B*24, width)
             previous = out
         raw = self.readout(x.view(batch_size, NUM_JOINTS * self.width))
         attention_loss = sum(conv.get_attention_loss() for conv in self.convs) if self.training else None
@@ -150,16 +190,30 @@ class ResidualShapeHead(nn.Module):
         blocks: int = 4,
         dropout: float = 0.05,
         num_betas: int = 10,
-        bn_eps: float = 1e-2,
+        bn_eps: float = 1e-5,
+        skip: str = "relu",
+        near_zero_output: bool = False,
     ):
-        """Depth = 2 + 2 * blocks linear layers (10 by default).
+        """Depth = 2 + 2 * blocks linear layers (10 by default). The defaults are the authors'.
 
-        bn_eps: BatchNorm's epsilon. After a ReLU some channels are nearly always zero; their
-        running variance falls towards 0 and eval-mode BatchNorm multiplies any deviation by
-        1/sqrt(var + eps). With PyTorch's 1e-5 (x316) a short run from scratch gave betas of
-        10^4 on 1% of validation frames; 1e-2 bounds the factor at 10 and fixed it.
+        skip: what each block adds its output to. The paper's text reads x + F(x) ("the
+        non-activated output of every two linear layers are summed"); the authors' code computes
+        relu(x) + F(x), because the block's first ReLU is in-place and overwrites x. 'relu' (the
+        default, and the paper profile's) follows the code: with their weights it gives their
+        outputs exactly, which a reproduction must; 'identity' is the text's reading (hmrlib's
+        earlier profiles).
+
+        bn_eps: BatchNorm's epsilon (the authors': PyTorch's 1e-5). After a ReLU some channels are
+        nearly always zero; their running variance falls towards 0 and eval-mode BatchNorm
+        multiplies any deviation by 1/sqrt(var + eps). With 1e-5 (x316) a short run from scratch
+        gave betas of 10^4 on 1% of validation frames; 1e-2 (hmrlib's) bounds the factor at 10.
+
+        near_zero_output: the output bias starts at zero (hmrlib's: at the generator's mean shape).
         """
         super().__init__()
+        if skip not in ("relu", "identity"):
+            raise ValueError(f"skip must be 'relu' or 'identity', got {skip!r}")
+        self.skip = skip
         self.input = nn.Linear(in_features, width)
         self.blocks = nn.ModuleList(
             nn.Sequential(
@@ -177,24 +231,28 @@ class ResidualShapeHead(nn.Module):
             for _ in range(blocks)
         )
         self.output = nn.Sequential(nn.ReLU(), nn.BatchNorm1d(width, eps=bn_eps), nn.Linear(width, num_betas))
-        nn.init.zeros_(self.output[-1].bias)  # start at the generator's mean shape
+        if near_zero_output:
+            nn.init.zeros_(self.output[-1].bias)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         x = self.input(features)
         for block in self.blocks:
-            x = x + block(x)  # the non-activated outputs of every two linear layers are summed
+            x = (F.relu(x) if self.skip == "relu" else x) + block(x)
         return self.output(x)  # (B, num_betas)
 
 
 class LinearHead(nn.Module):
-    """Dropout then one linear layer: the plain regression of the ResNet-50 baseline."""
+    """Dropout then one linear layer: the plain regression of the ResNet-50 baseline. The course's
+    skeleton (and the ``paper`` profile) has no dropout; near_zero: start the outputs near zero
+    (hmrlib's, with the generator's mean added) instead of PyTorch's default initialisation."""
 
-    def __init__(self, in_features: int, out_features: int, dropout: float = 0.25):
+    def __init__(self, in_features: int, out_features: int, dropout: float = 0.0, near_zero: bool = False):
         super().__init__()
         self.dropout = nn.Dropout(dropout)
         self.linear = nn.Linear(in_features, out_features)
-        nn.init.xavier_uniform_(self.linear.weight, gain=0.01)  # start near the generator's mean
-        nn.init.zeros_(self.linear.bias)
+        if near_zero:
+            nn.init.xavier_uniform_(self.linear.weight, gain=0.01)
+            nn.init.zeros_(self.linear.bias)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.linear(self.dropout(features))

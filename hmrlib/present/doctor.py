@@ -117,7 +117,9 @@ def _timings(profile_name: str, config, steps: int, say) -> dict:
 
     data = config.data
     subject = next(s for s in data.train_subjects if (Path(data.root) / "H36M_data_st" / s).is_dir())
-    part = H36MDataset(data.root, subjects=[subject], image_size=data.image_size, progress=False)
+    part = H36MDataset(
+        data.root, subjects=[subject], image_size=data.image_size, box_rounding=data.box_rounding, progress=False
+    )
     say(
         f"  timing {steps} training steps per variant at {data.image_size}x{data.image_size}, "
         f"batch {config.optim.batch_size}, on {len(part)} frames of {subject}:"

@@ -12,6 +12,7 @@ import torch
 
 from hmrlib.models import PoseDiscriminator
 from hmrlib.train.checkpoint import latest, load
+from hmrlib.train.config import TrainConfig
 
 
 def joint_angle_limits(poses: np.ndarray, quantile: float = 0.995) -> np.ndarray:
@@ -34,8 +35,10 @@ def range_violations(poses: np.ndarray, limits: np.ndarray, tolerance: float = R
 
 def load_discriminator(run_dir) -> PoseDiscriminator:
     """The discriminator of a run's latest checkpoint."""
-    state = load(latest(run_dir / "checkpoints"))
-    discriminator = PoseDiscriminator()
+    path = latest(run_dir / "checkpoints")
+    state = load(path)
+    noise_levels = TrainConfig.from_dict(state["config"], source=path).model.disc_noise
+    discriminator = PoseDiscriminator(noise_levels=noise_levels)
     discriminator.load_state_dict(state["discriminator"])
     return discriminator.eval()
 

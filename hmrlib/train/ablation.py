@@ -42,6 +42,7 @@ def scored_set(config) -> H36MDataset:
         data.root,
         subjects=scored_subjects(config)[0],
         image_size=data.image_size,
+        box_rounding=data.box_rounding,
         cache_dir=data.cache_dir,
         progress=False,
     )
@@ -72,7 +73,12 @@ def train_and_test(config, run_dir: Path, progress: bool = True) -> pd.DataFrame
 def mean_predictor(config, body, out_dir: Path) -> pd.DataFrame:
     data = config.data
     train_set = H36MDataset(
-        data.root, subjects=data.train_subjects, image_size=data.image_size, cache_dir=data.cache_dir, progress=False
+        data.root,
+        subjects=data.train_subjects,
+        image_size=data.image_size,
+        box_rounding=data.box_rounding,
+        cache_dir=data.cache_dir,
+        progress=False,
     )
     test_set = scored_set(config)
     indices = test_indices(test_set, data.test_samples)

@@ -8,9 +8,10 @@ variants in about 20 minutes on one H100), ``cpu`` (the ablation within the CPU 
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from hmrlib.constants import PROFILES, REPO_ROOT
+from hmrlib.data.crop import BOX_ROUNDINGS
 from hmrlib.data.h36m import FIT_SUBJECTS, TEST_SUBJECTS, VALIDATION_SUBJECTS, is_synthetic
 from hmrlib.errors import ConfigError
-from hmrlib.models.generator import ModelConfig
+from hmrlib.models.generator import HMRLIB_CHANGES, ModelConfig
 from hmrlib.train.augment import AugmentConfig
 from hmrlib.train.losses import LossWeights
 
@@ -32,8 +33,13 @@ class DataConfig:
     # the paper profile on the course data: refuse to train on the stand-in unless it was chosen
     # explicitly (HMRLIB_BODY_MODEL=standin), since its numbers cannot be compared with the paper's
     require_smpl: bool = False
+    # how the box is cut to whole pixels: 'truncate', as the course's data code does (int() of
+    # the corner and the side), or 'round' (hmrlib's before; checkpoints without it used that)
+    box_rounding: str = "truncate"
 
     def __post_init__(self):
+        if self.box_rounding not in BOX_ROUNDINGS:
+            raise ConfigError(f"data.box_rounding must be one of {', '.join(BOX_ROUNDINGS)}, got {self.box_rounding!r}")
         roles = [("train", self.train_subjects), ("validation", self.val_subjects), ("test", self.test_subjects)]
         for i, (first_role, first) in enumerate(roles):
             for second_role, second in roles[i + 1 :]:
@@ -85,7 +91,6 @@ class TrainConfig:
     val_every: int = 5000
     checkpoint_every: int = 5000
     keep_checkpoints: int = 3
-    init_from_mean_pose: bool = True  # start the pose readout at the training set's mean pose
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -101,6 +106,7 @@ class TrainConfig:
             "data": DataConfig,
             "optim": OptimConfig,
         }
+        values = with_settings_before_options(values)
         for kind, saved in [(cls, values), *((kind, values[key]) for key, kind in parts.items())]:
             unknown = sorted(set(saved) - {f.name for f in fields(kind)})
             if unknown:  # a missing one takes its default; an unknown one has no meaning here
@@ -116,6 +122,19 @@ class TrainConfig:
             test_subjects=tuple(args["data"].test_subjects),
         )
         return cls(**args)
+
+
+def with_settings_before_options(values: dict) -> dict:
+    """A saved configuration with the settings it predates filled in as that version behaved:
+    a checkpoint written before hmrlib's network changes became options (HMRLIB_CHANGES) was
+    built with all of them, cut its boxes by rounding, and said init_from_mean_pose where the
+    model now says mean_start. A missing setting otherwise takes its default."""
+    values = {**values, "model": dict(values["model"]), "data": dict(values["data"])}
+    if "node_offset" not in values["model"]:  # the first of the options: none of them existed yet
+        values["model"] = {**HMRLIB_CHANGES, **values["model"]}
+        values["model"]["mean_start"] = values.pop("init_from_mean_pose", True)
+    values["data"].setdefault("box_rounding", "round")
+    return values
 
 
 # (image size, iterations): `cpu` fits the main job's 20 minutes on 2 cores; `cpu-long` is the
@@ -165,7 +184,9 @@ def profile(
 ) -> TrainConfig:
     """A named profile for one Table 1 variant. ``pretrained`` overrides the profile's choice of
     ImageNet weights ('required', 'if-available' or 'none')."""
-    base = TrainConfig(model=ModelConfig(variant=variant), seed=seed)
+    # the paper's network for `paper`; the others train from scratch with hmrlib's changes
+    model = ModelConfig(variant=variant, **({} if name == "paper" else HMRLIB_CHANGES))
+    base = TrainConfig(model=model, seed=seed)
     if name == "paper":  # strict: the paper's experiment or nothing
         config = replace(
             base, model=replace(base.model, pretrained="required"), data=replace(base.data, require_smpl=True)

@@ -222,7 +222,12 @@ class Trainer:
             dist.barrier()  # rank 0 builds the crop caches first; the others then read them
         train_set, val_set = (
             H36MDataset(
-                data.root, subjects=subjects, image_size=data.image_size, cache_dir=data.cache_dir, progress=show
+                data.root,
+                subjects=subjects,
+                image_size=data.image_size,
+                box_rounding=data.box_rounding,
+                cache_dir=data.cache_dir,
+                progress=show,
             )
             for subjects in (data.train_subjects, data.val_subjects)
         )
@@ -235,9 +240,12 @@ class Trainer:
         # DataLoader building a crop cache), and the weights must not depend on whether it did
         torch.manual_seed(derive_seed(self.config.seed, "weights"))  # identical on every rank
         generator = Generator(self.config.model)
-        if self.config.init_from_mean_pose:  # start from the mean predictor and learn the difference
+        model = self.config.model
+        if model.mean_start:  # start from the mean predictor and learn the difference
             generator.set_mean_parameters(*mean_parameters(self.train_set))
-        discriminator = PoseDiscriminator().to(self.device) if self.config.model.uses_discriminator else None
+        discriminator = PoseDiscriminator(noise_levels=model.disc_noise) if model.uses_discriminator else None
+        if discriminator is not None:
+            discriminator = discriminator.to(self.device)
         return generator.to(self.device), discriminator
 
     def _build_optimisers(self):
