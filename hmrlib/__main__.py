@@ -85,14 +85,18 @@ def _evaluate(args):
     from hmrlib.data.dataset import H36MDataset
     from hmrlib.data.h36m import data_label
     from hmrlib.evaluation.evaluate import evaluate_generator
+    from hmrlib.evaluation.h36m_protocol import load_h36m_regressor
     from hmrlib.train.trained import load_trained
 
     trained = load_trained(args.checkpoint)
+    regressor = None
+    if args.h36m_regressor is not None:  # checked before any prediction
+        regressor = load_h36m_regressor(args.h36m_regressor, trained.body.num_vertices)
     data = trained.config.data
     dataset = H36MDataset(
         args.data or data.root, subjects=args.subjects, image_size=data.image_size, box_rounding=data.box_rounding
     )
-    summary = evaluate_generator(trained.generator, dataset, trained.body, out_dir=args.out)
+    summary = evaluate_generator(trained.generator, dataset, trained.body, out_dir=args.out, h36m_regressor=regressor)
     print(f"{data_label(dataset.root)}, subjects {' '.join(args.subjects)}:")
     print(summary.to_string(index=False))
     print(f"wrote {args.out}/summary.csv and per_sample.csv")
@@ -292,6 +296,14 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--subjects", nargs="+", default=["S9", "S11"])
         command.add_argument("--out", type=Path, default=Path(out))
         command.set_defaults(run=run)
+        if name == "evaluate":
+            command.add_argument(
+                "--h36m-regressor",
+                type=Path,
+                default=None,
+                help="J_regressor_h36m.npy (17 x 6890): also report Human3.6M protocols 1 (MPJPE, 17 joints) "
+                "and 2 (PA-MPJPE, 14 joints), as SPIN does",
+            )
 
     ablation = commands.add_parser("ablation", help="train the three Table 1 variants and write Table 1")
     ablation.add_argument("--profile", choices=PROFILES, default="cpu")

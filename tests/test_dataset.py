@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hmrlib.data.crop import crop_square, crop_to_image
+from hmrlib.data.crop import course_box, crop_square, crop_to_image, pixel_box
 from hmrlib.data.dataset import BadSampleError, H36MDataset
 from hmrlib.data.h36m import image_path, params_path
 
@@ -129,3 +129,33 @@ def test_index_cache_notices_an_edited_file(small_root, tmp_path):
     break_params(small_root, frame=2, root_loc=np.array([0, np.nan, 4.0]))
     with pytest.raises(BadSampleError, match="'root_loc' contains NaN"):
         H36MDataset(small_root, cache_dir=cache, progress=False)
+
+
+def course_crop(image, center, side, size):
+    """The course's data code's arithmetic, written out: int() of the corner and of the side,
+    the box cut from a zero-padded copy, then resized."""
+    left, top, side = int(center[0] - side / 2), int(center[1] - side / 2), int(side)
+    canvas = np.zeros((side, side, 3), np.uint8)
+    for y in range(side):
+        for x in range(side):
+            if 0 <= top + y < image.shape[0] and 0 <= left + x < image.shape[1]:
+                canvas[y, x] = image[top + y, left + x]
+    return np.array(Image.fromarray(canvas).resize((size, size), Image.BILINEAR, reducing_gap=2.0))
+
+
+@pytest.mark.parametrize("center, side", [((100.7, 50.2), 81.9), ((10.3, 20.6), 40.5), ((150.5, 90.5), 33.99)])
+def test_boxes_are_cut_as_the_courses_code_cuts_them(center, side):
+    image = np.random.default_rng(0).integers(0, 256, (120, 200, 3), dtype=np.uint8)
+    snapped = course_box(center, side)
+    assert np.array_equal(crop_square(image, *snapped, 32), course_crop(image, center, side, 32))
+    if center == (10.3, 20.6):  # a corner left of the image: int() truncates towards zero, -9.95 -> -9
+        assert pixel_box(*snapped)[0] == -9
+    assert not np.array_equal(crop_square(image, center, side, 32), course_crop(image, center, side, 32))
+
+
+def test_the_dataset_cuts_its_boxes_the_courses_way_unless_told_to_round(small_root):
+    truncated, rounded = H36MDataset(small_root), H36MDataset(small_root, box_rounding="round")
+    center, side = rounded.box(0)
+    assert np.allclose(truncated.box(0)[0], course_box(center, side)[0]) and truncated.box(0)[1] == int(side)
+    with pytest.raises(ValueError, match="box_rounding"):
+        H36MDataset(small_root, box_rounding="floor")

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from hmrlib.data.dataset import action_name
+from hmrlib.evaluation.h36m_protocol import PROTOCOL_METRICS, h36m_protocols
 from hmrlib.evaluation.metrics import all_metrics
 
 METRICS = ("mse_m2", "pve_mm", "mpjpe_mm", "pa_mpjpe_mm")
@@ -41,10 +42,14 @@ def predict(generator, dataset, indices=None, batch_size: int = 32, device=None,
 
 
 @torch.no_grad()
-def score(pose: torch.Tensor, betas: torch.Tensor, dataset, body, indices=None, batch_size: int = 64) -> pd.DataFrame:
+def score(
+    pose: torch.Tensor, betas: torch.Tensor, dataset, body, indices=None, batch_size: int = 64, h36m_regressor=None
+) -> pd.DataFrame:
     """Per-sample metrics of predicted parameters (N, 72) / (N, 10) against the dataset's labels.
 
-    Returns one row per sample: id, subject, action and every metric."""
+    Returns one row per sample: id, subject, action and every metric; with ``h36m_regressor``
+    ((17, V), :func:`~hmrlib.evaluation.h36m_protocol.load_h36m_regressor`) also Human3.6M's
+    protocols 1 and 2."""
     indices = np.arange(len(dataset)) if indices is None else np.asarray(indices)
     device = body.smpl.v_template.device
     rows = []
@@ -53,6 +58,8 @@ def score(pose: torch.Tensor, betas: torch.Tensor, dataset, body, indices=None, 
         target = body(**labels)
         predicted = body.mesh(pose[chunk].to(device), betas[chunk].to(device), labels["transl"])
         values = all_metrics(predicted.vertices, target.vertices, predicted.joints, target.joints)
+        if h36m_regressor is not None:
+            values.update(h36m_protocols(predicted.vertices, target.vertices, h36m_regressor))
         rows.append(pd.DataFrame({k: v.double().cpu().numpy() for k, v in values.items()}))
     frame = pd.concat(rows, ignore_index=True)
     frame.insert(0, "id", [dataset.sample_id(i) for i in indices])
@@ -63,10 +70,11 @@ def score(pose: torch.Tensor, betas: torch.Tensor, dataset, body, indices=None, 
 
 def summarize(per_sample: pd.DataFrame) -> pd.DataFrame:
     """Mean of every metric overall (first row, action 'all') and per action."""
-    overall = per_sample[list(METRICS)].mean().to_frame().T.assign(action="all", samples=len(per_sample))
-    by_action = per_sample.groupby("action")[list(METRICS)].mean().reset_index()
+    metrics = [m for m in (*METRICS, *PROTOCOL_METRICS) if m in per_sample]
+    overall = per_sample[metrics].mean().to_frame().T.assign(action="all", samples=len(per_sample))
+    by_action = per_sample.groupby("action")[metrics].mean().reset_index()
     by_action["samples"] = per_sample.groupby("action").size().values
-    return pd.concat([overall, by_action], ignore_index=True)[["action", "samples", *METRICS]]
+    return pd.concat([overall, by_action], ignore_index=True)[["action", "samples", *metrics]]
 
 
 def mean_parameters(dataset) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,11 +85,13 @@ def mean_parameters(dataset) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def evaluate_generator(
-    generator, dataset, body, out_dir=None, indices=None, batch_size: int = 32, workers: int = 0
+    generator, dataset, body, out_dir=None, indices=None, batch_size: int = 32, workers: int = 0, h36m_regressor=None
 ) -> pd.DataFrame:
     """Predict and score; with ``out_dir``, write per_sample.csv and summary.csv there."""
     predictions = predict(generator, dataset, indices, batch_size, workers=workers)
-    per_sample = score(predictions["pose"], predictions["betas"], dataset, body, predictions["indices"])
+    per_sample = score(
+        predictions["pose"], predictions["betas"], dataset, body, predictions["indices"], h36m_regressor=h36m_regressor
+    )
     summary = summarize(per_sample)
     if out_dir is not None:
         out_dir = Path(out_dir)

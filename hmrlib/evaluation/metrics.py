@@ -7,6 +7,13 @@ the ground-truth root_loc (as the course metric does).
 - mpjpe: mean per-joint position error after aligning the pelvis (mm);
 - pa_mpjpe: the same after a Procrustes (similarity) alignment per sample (mm).
 The per-sample values are returned so callers can average per action.
+
+Which joints: hmrlib's MPJPE and PA-MPJPE use all 24 SMPL joints that the body model's own joint
+regressor gives (the stand-in's or SMPL's), the pelvis included. After aligning the pelvis its
+term is zero, so MPJPE is 23/24 of the mean error of the other 23 joints. This is not Human3.6M's
+protocol: published numbers regress 14 or 17 Human3.6M joints from the mesh with
+``J_regressor_h36m.npy`` (:mod:`hmrlib.evaluation.h36m_protocol`, reported by ``evaluate
+--h36m-regressor``), so they can not be compared with these directly.
 """
 
 import torch
