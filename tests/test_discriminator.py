@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from hmrlib.data.actions import generate_action
@@ -22,8 +23,9 @@ def shuffle_joints(pose, generator):
     return torch.cat([pose[:, :3], shuffled.flatten(1)], 1)
 
 
-def test_output_shape_and_noise():
-    disc = PoseDiscriminator()
+@pytest.mark.parametrize("levels", ["per-module", "per-discriminator"])
+def test_output_shape_and_noise(levels):
+    disc = PoseDiscriminator(noise_levels=levels)
     pose = torch.randn(5, 72) * 0.3
     assert disc(pose).shape == (5, 24)
     assert torch.equal(disc(pose), disc(pose))  # no noise while every std is zero
@@ -32,8 +34,23 @@ def test_output_shape_and_noise():
     assert torch.equal(disc(pose, noise=False), disc(pose, noise=False))
 
 
+def test_per_module_noise_reaches_the_full_pose_through_its_own_level():
+    """The authors': the per-joint module's level on the matrices, the full-pose module's on its
+    736-d input; with only the latter raised, the 23 joint logits stay as they were."""
+    disc = PoseDiscriminator(noise_levels="per-module")
+    pose = torch.randn(5, 72) * 0.3
+    clean = disc(pose, noise=False)
+    disc.noise_std[1] = 0.5
+    noisy = disc(pose)
+    assert torch.equal(noisy[:, :23], clean[:, :23]) and not torch.equal(noisy[:, 23], clean[:, 23])
+    sure = torch.full((24,), 0.9)
+    sure[-1] = 0.1  # the joints too sure of real poses, the full pose not
+    disc.adapt_noise(sure)
+    assert torch.allclose(disc.noise_std, torch.tensor([0.002, 0.498]))
+
+
 def test_noise_rule_moves_the_std_in_the_right_direction():
-    disc = PoseDiscriminator(noise_target=0.6, noise_step=0.01)
+    disc = PoseDiscriminator(noise_target=0.6, noise_step=0.01, noise_levels="per-discriminator")
     sure = torch.full((8, 24), 3.0)  # sigmoid 0.95 > 0.6: too sure of real poses
     unsure = torch.full((8, 24), -1.0)  # sigmoid 0.27 < 0.6
     disc.adapt_noise(sure.sigmoid().mean(0))
