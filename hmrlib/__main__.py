@@ -133,9 +133,22 @@ def _predict(args):
     from hmrlib.train.trained import load_trained
 
     bbox = parse_bbox(args.bbox) if args.bbox else None
-    trained = load_trained(args.checkpoint, device="cpu")
+    trained = load_trained(args.checkpoint, device=args.device)
+    detector = None
+    if bbox is None:
+        from hmrlib.present.detect import PersonDetector
+
+        detector = PersonDetector(max_people=args.max_people)
     written, failed = predict_files(
-        trained.generator, trained.body, args.images, args.out, bbox=bbox, image_size=trained.config.data.image_size
+        trained.generator,
+        trained.body,
+        args.images,
+        args.out,
+        bbox=bbox,
+        image_size=trained.config.data.image_size,
+        detector=detector,
+        batch_size=args.batch_size,
+        smoothing=not args.no_smoothing,
     )
     print(f"wrote {len(written)} files to {args.out}")
     for path, problem in failed:
@@ -316,11 +329,17 @@ def build_parser() -> argparse.ArgumentParser:
     ablation.set_defaults(run=_ablation)
 
     pred = commands.add_parser(
-        "predict", help="predict meshes for your own images (OBJ, PLY, JSON, overlays, side view)"
+        "predict",
+        help="find the people in your images, folders or videos and predict a mesh each "
+        "(OBJ, PLY, GLB, NPZ, JSON, overlays, side view; an overlaid video)",
     )
-    pred.add_argument("images", nargs="+", type=Path)
+    pred.add_argument("images", nargs="+", type=Path, help="image files, folders of images, or videos (.mp4, ...)")
     pred.add_argument("--checkpoint", type=Path, required=True)
-    pred.add_argument("--bbox", default=None, help="x,y,w,h of the person in pixels (default: the whole image)")
+    pred.add_argument("--bbox", default=None, help="x,y,w,h of the one person, in pixels (default: detect people)")
+    pred.add_argument("--max-people", type=int, default=4, help="at most this many people an image, largest first")
+    pred.add_argument("--batch-size", type=int, default=16, help="crops through the network at once")
+    pred.add_argument("--device", default=None, help="cpu or cuda (default: cuda when there is one)")
+    pred.add_argument("--no-smoothing", action="store_true", help="videos: no temporal smoothing of the parameters")
     pred.add_argument("--out", type=Path, default=Path("runs/predict"))
     pred.set_defaults(run=_predict)
 

@@ -35,6 +35,13 @@ JOINT_NAMES = (
 NUM_JOINTS = len(JOINT_NAMES)  # 24
 PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
 
+# where the error sits: issue 17's breakdown of PA-MPJPE by body part
+JOINT_GROUPS = {
+    "torso": (0, 3, 6, 9, 12, 13, 14, 15),  # pelvis, spine, neck, collars, head
+    "legs": (1, 2, 4, 5, 7, 8, 10, 11),  # hips, knees, ankles, feet
+    "arms": (16, 17, 18, 19, 20, 21, 22, 23),  # shoulders, elbows, wrists, hands
+}
+
 BONES = tuple((parent, child) for child, parent in enumerate(PARENTS) if parent >= 0)
 # Links between mirrored limbs let information flow from a visible limb to its occluded twin.
 MIRROR_LINKS = ((1, 2), (4, 5), (7, 8), (10, 11), (13, 14), (16, 17), (18, 19), (20, 21), (22, 23))

@@ -44,7 +44,9 @@ def test_training_and_visualisation_notebooks_in_the_tiny_profile(tiny_root, tmp
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)  # the viewer
     assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 3  # side by side, best/worst, photographs
     assert any("image/gif" in o.get("data", {}) for o in outputs)  # the turntable
-    assert (tmp_path / "predict" / "astronaut.obj").exists() and (tmp_path / "predict" / "turntable.gif").exists()
+    predicted = tmp_path / "predict"
+    assert (predicted / "astronaut_p0.obj").exists() and (predicted / "astronaut_overlay.png").exists()
+    assert (predicted / "turntable.gif").exists()
 
 
 def test_settings_find_the_repository_wherever_the_kernel_starts(tmp_path, monkeypatch):

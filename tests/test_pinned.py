@@ -6,10 +6,14 @@ from names (hmrlib.seeding, which changes every random stream) and trained them 
 (:func:`freeze_images`), and the full model's again when SuperGAT's negatives became a fixed
 number per graph and the discriminators' loss a mean over them (issue 11). Re-pin only in a
 commit that says why the numbers had to change.
-Only the first two steps are compared, to 0.1 %: they are the same on any CPU, while later steps
-depend on the machine's vector unit (the step-3 loss measured 0.2750 on an AVX2 machine and 0.2715
-on an AVX-512 one: Adam's first steps amplify the last bits of a sum). On one machine training is
-bit-reproducible; tests/test_training.py checks that.
+Only the first two steps are compared: the first to 0.1 %, the second to 5 %. Later steps, and on
+some CPUs already the second, depend on the machine's vector unit: Adam's first steps amplify the
+last bits of a sum (the step-3 loss measured 0.2750 on an AVX2 machine and 0.2715 on an AVX-512
+one; the full model's step-2 loss 0.30375 on this project's AVX2 AMD EPYC of 2026-12-03, with the
+code of the commit that pinned 0.30178, its vertex_l2 0.07525 against 0.07331, and ResNet-50's
+vertex_l2 0.09725 against 0.09738). A change of
+behaviour moves the first step already. On one machine training is bit-reproducible;
+tests/test_training.py checks that.
 """
 
 import shutil
@@ -24,6 +28,7 @@ from PIL import Image
 
 from hmrlib.body import load_body_model
 from hmrlib.models import Generator, ModelConfig
+from hmrlib.models.generator import HMRLIB_CHANGES
 from hmrlib.train import Trainer, profile
 
 FIRST_LOSSES = {
@@ -60,12 +65,21 @@ def frozen_root(tiny_root, tmp_path_factory):
 @pytest.mark.parametrize("variant", list(FIRST_LOSSES))
 def test_first_training_losses_are_pinned(frozen_root, tmp_path, variant):
     base = profile("tiny", variant, data_root=frozen_root)
-    # recorded before SuperGAT's layers had a LayerNorm in front (issue 10): pinned without it
-    base = replace(base, model=replace(base.model, gat_norm=False), optim=replace(base.optim, iterations=4))
+    # recorded before SuperGAT's layers had a LayerNorm in front (issue 10): pinned without it;
+    # and before boxes were cut as the course's code cuts them (issue 18): pinned with rounding
+    base = replace(
+        base,
+        model=replace(base.model, gat_norm=False),
+        data=replace(base.data, box_rounding="round"),
+        optim=replace(base.optim, iterations=4),
+    )
     Trainer(base, tmp_path, progress=False).run()
     log = pd.read_csv(tmp_path / "train_log.csv")
     for column, expected in FIRST_LOSSES[variant].items():
-        np.testing.assert_allclose(log[column][:2], expected, rtol=1e-3, err_msg=column)
+        np.testing.assert_allclose(log[column][0], expected[0], rtol=1e-3, err_msg=f"{column}, step 1")
+        np.testing.assert_allclose(
+            log[column][1], expected[1], rtol=5e-2, err_msg=f"{column}, step 2 (machine-dependent)"
+        )
 
 
 def test_fixed_seed_prediction_is_pinned():
@@ -76,7 +90,9 @@ def test_fixed_seed_prediction_is_pinned():
     mean_pose, mean_betas = 0.2 * torch.sin(torch.arange(72.0)), 0.5 * torch.cos(torch.arange(10.0))
     torch.manual_seed(0)
     body = load_body_model()
-    generator = Generator(ModelConfig(variant="resnext_supergat", pretrained="none", gat_norm=False)).eval()
+    # hmrlib's network, as when it was recorded (the defaults became the authors' network in issue 18)
+    settings = {**HMRLIB_CHANGES, "gat_norm": False}
+    generator = Generator(ModelConfig(variant="resnext_supergat", pretrained="none", **settings)).eval()
     generator.set_mean_parameters(mean_pose, mean_betas)
     images = torch.linspace(0, 1, 2 * 3 * 64 * 64).reshape(2, 3, 64, 64)
     with torch.no_grad():

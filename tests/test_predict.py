@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import skimage.data
 import trimesh
@@ -32,12 +33,80 @@ def test_predict_on_real_photographs_and_odd_files(checkpoint, tmp_path, standin
     code = main(["predict", *map(str, images), "--checkpoint", str(checkpoint), "--out", str(out)])
     assert code == 1  # two bad files reported, the others done
     for stem in ("astronaut", "camera", "rgba", "sixteen"):
-        mesh = trimesh.load(out / f"{stem}.obj", process=False)
+        mesh = trimesh.load(out / f"{stem}_p0.obj", process=False)
         assert mesh.vertices.shape == (standin.num_vertices, 3)
-        assert (out / f"{stem}.ply").exists() and (out / f"{stem}_side.png").exists()
-        params = json.loads((out / f"{stem}.json").read_text())
+        assert trimesh.load(out / f"{stem}_p0.glb", force="mesh", process=False).vertices.shape == mesh.vertices.shape
+        assert (out / f"{stem}_p0.ply").exists() and (out / f"{stem}_p0_side.png").exists()
+        assert (out / f"{stem}_overlay.png").exists() and not (out / f"{stem}_p1.obj").exists()  # one person each
+        params = json.loads((out / f"{stem}_p0.json").read_text())
         assert [len(params[k]) for k in ("global_orient", "body_pose", "betas", "transl")] == [3, 69, 10, 3]
-    assert not (out / "broken.obj").exists()
+        assert params["box"]["source"] == "detected" and np.shape(params["keypoints_2d"]) == (33, 3)
+        assert np.shape(params["joints_2d"]) == (24, 2) and "fx" in params["camera"]
+        with np.load(out / f"{stem}_p0.npz") as saved:  # smplx's names
+            assert saved["body_pose"].shape == (69,) and np.allclose(saved["betas"], params["betas"])
+    assert not (out / "broken_p0.obj").exists()
+
+
+def test_two_people_give_two_meshes_and_one_overlay(checkpoint, tmp_path):
+    canvas = np.full((560, 900, 3), 235, np.uint8)
+    canvas[20:532, :512] = np.asarray(Image.open(PHOTOS / "astronaut.png").convert("RGB"))
+    canvas[150:457, 560:867] = np.asarray(Image.open(PHOTOS / "camera.png").convert("RGB").resize((307, 307)))
+    Image.fromarray(canvas).save(tmp_path / "two.png")
+    out = tmp_path / "out"
+    assert main(["predict", str(tmp_path / "two.png"), "--checkpoint", str(checkpoint), "--out", str(out)]) == 0
+    boxes = [json.loads((out / f"two_p{k}.json").read_text())["box"] for k in (0, 1)]
+    assert boxes[0]["side"] > boxes[1]["side"] and boxes[0]["centre"][0] < 512 < boxes[1]["centre"][0]
+    assert not (out / "two_p2.obj").exists()
+    assert main(["predict", str(tmp_path / "two.png"), "--checkpoint", str(checkpoint), "--out", str(out / "one"),
+                 "--max-people", "1"]) == 0  # fmt: skip
+    assert (out / "one" / "two_p0.obj").exists() and not (out / "one" / "two_p1.obj").exists()
+
+
+def test_a_folder_with_bad_files_reports_each_by_name_and_does_the_rest(checkpoint, tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.open(PHOTOS / "camera.png").save(folder / "camera.png")
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 and then nothing")
+    out = tmp_path / "out"
+    assert main(["predict", str(folder), "--checkpoint", str(checkpoint), "--out", str(out)]) == 1
+    printed = capsys.readouterr().out
+    for name in ("notes.txt", "empty.jpg", "clip.mp4"):
+        assert f"skipped {folder / name}:" in printed
+    assert (out / "camera_p0.obj").exists()
+
+
+def test_nobody_found_says_so_and_takes_the_whole_image(checkpoint, tmp_path, capsys):
+    Image.fromarray(np.full((200, 300, 3), 90, np.uint8)).save(tmp_path / "wall.png")
+    assert main(["predict", str(tmp_path / "wall.png"), "--checkpoint", str(checkpoint), "--out", str(tmp_path)]) == 0
+    assert "nobody found" in capsys.readouterr().out
+    assert json.loads((tmp_path / "wall_p0.json").read_text())["box"]["source"] == "whole image"
+
+
+def test_a_video_gives_a_row_a_frame_and_smoothing_lowers_the_jitter(checkpoint, tiny_root, tmp_path):
+    from hmrlib.present.detect import PersonDetector
+    from hmrlib.present.smoothing import jitter
+    from hmrlib.present.video import predict_video, write_video
+    from hmrlib.train.trained import load_trained
+
+    sequence = sorted((tiny_root / "H36M" / "S1" / "Images").iterdir())[0]
+    frames = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(sequence.glob("*.jpg"))[:16]]
+    write_video(tmp_path / "walk.mp4", frames, fps=25)
+    trained = load_trained(checkpoint, device="cpu")
+    image_size = trained.config.data.image_size
+    rows = {}
+    for smoothing in (False, True):
+        out = tmp_path / f"smoothing_{smoothing}"
+        written = predict_video(
+            trained.generator, trained.body, tmp_path / "walk.mp4", out, detector=PersonDetector(max_people=1),
+            image_size=image_size, smoothing=smoothing, progress=False,
+        )  # fmt: skip
+        assert {p.name for p in written} == {"walk_params.npz", "walk_params.csv", "walk_overlay.mp4"}
+        rows[smoothing] = pd.read_csv(out / "walk_params.csv")
+        assert len(rows[smoothing]) == len(frames) and rows[smoothing].frame.tolist() == list(range(len(frames)))
+    pose = [rows[s][[c for c in rows[s] if c.startswith(("global_orient", "body_pose"))]].to_numpy() for s in (0, 1)]
+    assert jitter(pose[1]) < 0.8 * jitter(pose[0])
 
 
 def test_overlay_sits_in_the_given_box(checkpoint, tmp_path):

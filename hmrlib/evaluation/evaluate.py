@@ -12,9 +12,12 @@ import torch
 
 from hmrlib.data.dataset import action_name
 from hmrlib.evaluation.h36m_protocol import PROTOCOL_METRICS, h36m_protocols
-from hmrlib.evaluation.metrics import all_metrics
+from hmrlib.evaluation.metrics import all_metrics, mpjpe, orientation_error_deg, pa_errors_by_group
 
 METRICS = ("mse_m2", "pve_mm", "mpjpe_mm", "pa_mpjpe_mm")
+# where the error comes from: the global orientation (the heading), and the articulation alone
+# (MPJPE with the ground-truth orientation put in), and PA-MPJPE by body part
+BREAKDOWN = ("orient_err_deg", "orient_beyond_90", "mpjpe_gt_orient_mm", "pa_torso_mm", "pa_legs_mm", "pa_arms_mm")
 
 
 def _batches(indices, batch_size):
@@ -58,6 +61,7 @@ def score(
         target = body(**labels)
         predicted = body.mesh(pose[chunk].to(device), betas[chunk].to(device), labels["transl"])
         values = all_metrics(predicted.vertices, target.vertices, predicted.joints, target.joints)
+        values.update(breakdown(pose[chunk].to(device), betas[chunk].to(device), labels, predicted, target, body))
         if h36m_regressor is not None:
             values.update(h36m_protocols(predicted.vertices, target.vertices, h36m_regressor))
         rows.append(pd.DataFrame({k: v.double().cpu().numpy() for k, v in values.items()}))
@@ -68,13 +72,32 @@ def score(
     return frame
 
 
+def breakdown(pose, betas, labels: dict, predicted, target, body) -> dict:
+    """Per-sample (B,) error breakdown (:data:`BREAKDOWN`) of predicted poses (B, 72) whose
+    meshes are ``predicted``, against the labels' meshes ``target``."""
+    target_orient = labels["global_orient"]
+    orientation = orientation_error_deg(pose[:, :3], target_orient)
+    with_true_orientation = torch.cat([target_orient, pose[:, 3:]], dim=1)
+    articulated = body.mesh(with_true_orientation, betas, labels["transl"]).joints
+    return {
+        "orient_err_deg": orientation,
+        "orient_beyond_90": (orientation > 90).double(),  # its mean is the share of such frames
+        "mpjpe_gt_orient_mm": mpjpe(articulated, target.joints),
+        **pa_errors_by_group(predicted.joints, target.joints),
+    }
+
+
 def summarize(per_sample: pd.DataFrame) -> pd.DataFrame:
-    """Mean of every metric overall (first row, action 'all') and per action."""
-    metrics = [m for m in (*METRICS, *PROTOCOL_METRICS) if m in per_sample]
+    """Mean of every metric overall (first row, action 'all') and per action; the orientation
+    error's median too (``orient_err_median_deg``), and ``orient_beyond_90`` is a share."""
+    metrics = [m for m in (*METRICS, *PROTOCOL_METRICS, *BREAKDOWN) if m in per_sample]
     overall = per_sample[metrics].mean().to_frame().T.assign(action="all", samples=len(per_sample))
-    by_action = per_sample.groupby("action")[metrics].mean().reset_index()
-    by_action["samples"] = per_sample.groupby("action").size().values
-    return pd.concat([overall, by_action], ignore_index=True)[["action", "samples", *metrics]]
+    overall["orient_err_median_deg"] = per_sample["orient_err_deg"].median()
+    groups = per_sample.groupby("action")
+    by_action = groups[metrics].mean().reset_index()
+    by_action["samples"] = groups.size().values
+    by_action["orient_err_median_deg"] = groups["orient_err_deg"].median().values
+    return pd.concat([overall, by_action], ignore_index=True)[["action", "samples", *metrics, "orient_err_median_deg"]]
 
 
 def mean_parameters(dataset) -> tuple[torch.Tensor, torch.Tensor]:

@@ -18,6 +18,9 @@ protocol: published numbers regress 14 or 17 Human3.6M joints from the mesh with
 
 import torch
 
+from hmrlib.geometry import rotvec_to_matrix
+from hmrlib.skeleton import JOINT_GROUPS
+
 
 def course_mse(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(B, V, 3) x 2 -> (B,) mean squared error per sample, m^2."""
@@ -60,6 +63,21 @@ def pa_mpjpe(predicted_joints: torch.Tensor, target_joints: torch.Tensor) -> tor
     """(B, J, 3) x 2 -> (B,) mm after Procrustes alignment."""
     aligned = procrustes_align(predicted_joints.double(), target_joints.double()).to(target_joints.dtype)
     return 1000 * (aligned - target_joints).norm(dim=-1).mean(1)
+
+
+def orientation_error_deg(predicted_rotvec: torch.Tensor, target_rotvec: torch.Tensor) -> torch.Tensor:
+    """(B, 3) x 2 axis-angle -> (B,) the geodesic angle between the two rotations, degrees."""
+    relative = rotvec_to_matrix(predicted_rotvec).transpose(1, 2) @ rotvec_to_matrix(target_rotvec)
+    cosine = ((relative.diagonal(dim1=1, dim2=2).sum(1) - 1) / 2).clamp(-1.0, 1.0)
+    return torch.rad2deg(torch.arccos(cosine))
+
+
+def pa_errors_by_group(predicted_joints: torch.Tensor, target_joints: torch.Tensor) -> dict:
+    """(B, 24, 3) x 2 -> {'pa_<group>_mm': (B,)}: the per-joint errors after one Procrustes
+    alignment of all 24 joints, averaged over each group of :data:`hmrlib.skeleton.JOINT_GROUPS`."""
+    aligned = procrustes_align(predicted_joints.double(), target_joints.double()).to(target_joints.dtype)
+    errors = 1000 * (aligned - target_joints).norm(dim=-1)  # (B, 24)
+    return {f"pa_{name}_mm": errors[:, list(joints)].mean(1) for name, joints in JOINT_GROUPS.items()}
 
 
 def all_metrics(predicted_vertices, target_vertices, predicted_joints, target_joints) -> dict:

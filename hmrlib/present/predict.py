@@ -1,15 +1,18 @@
-"""Predict a body mesh from your own images.
+"""Predict body meshes for your own images: find the people, one mesh each.
 
-For each image: read it (JPEG/PNG; RGB, RGBA, greyscale, 16-bit; any size), crop the person's
-box (given, or the whole image), run the generator, and write
-  <name>.obj / <name>.ply     the mesh (trimesh)
-  <name>.json                 parameters with smplx's names, and the camera used
-  <name>_crop.png             the mesh over the network's input crop
-  <name>_overlay.png          the mesh over the full image
-  <name>_side.png             the mesh seen from its left side
-A photo's camera is unknown, so the mesh is placed with an assumed focal length (1.15 x the
-image's larger side, like Human3.6M's cameras) at the depth where its projection fills the box
-as the training boxes did (box side = 1.2 x the body's projected extent).
+For each image (JPEG/PNG; RGB, RGBA, greyscale, 16-bit; any size) the people are found by
+:mod:`hmrlib.present.detect` (or the box is given), largest first; each person's box is cropped,
+the crops go through the generator in batches, and for person k of ``<name>`` it writes
+  <name>_p<k>.obj / .ply / .glb     the mesh (trimesh; .glb opens in Blender and web viewers)
+  <name>_p<k>.npz                   parameters with smplx's names (global_orient, body_pose, betas, transl)
+  <name>_p<k>.json                  the same, the camera used, the box, the 24 joints projected
+                                    into the image and the detector's 33 keypoints
+  <name>_p<k>_crop.png / _side.png  the mesh over the network's input crop / seen from its left
+and ``<name>_overlay.png``, every person's mesh over the photo. A photo's camera is unknown, so
+each mesh is placed with an assumed focal length (1.15 x the image's larger side, like Human3.6M's
+cameras) at the depth where its projection fills its box as the training boxes did (box side =
+1.2 x the body's projected extent). Folders (every image inside, sorted) and videos
+(:mod:`hmrlib.present.video`) are taken too.
 """
 
 import json
@@ -23,9 +26,12 @@ from PIL import Image, UnidentifiedImageError
 from hmrlib.camera import Intrinsics, orbit_camera
 from hmrlib.data.crop import BOX_MARGIN, crop_camera, crop_square
 from hmrlib.errors import HmrlibError
+from hmrlib.progress import progress_bar
 from hmrlib.render import BODY_COLOUR, Renderer
 
 FOCAL_PER_PIXEL = 1.15  # H36M: ~1145 px for 1000 px images
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
+PERSON_COLOURS = [BODY_COLOUR, (0.95, 0.62, 0.35, 1.0), (0.55, 0.85, 0.55, 1.0), (0.85, 0.55, 0.85, 1.0)]
 
 
 class ImageReadError(HmrlibError, ValueError):
@@ -50,6 +56,8 @@ def read_rgb(path) -> np.ndarray:
             return np.asarray(image.convert("RGB"))
     except FileNotFoundError:
         raise ImageReadError(path, "no such file") from None
+    except IsADirectoryError:
+        raise ImageReadError(path, "a folder inside a folder (only the folder's own files are read)") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise ImageReadError(path, f"not a readable image ({type(err).__name__}: {err})") from None
 
@@ -61,8 +69,16 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     except ValueError:
         raise ValueError(f"--bbox must be x,y,w,h in pixels, got {text!r}") from None
     if w <= 0 or h <= 0:
-        raise ValueError(f"--bbox width and height must be positive, got {text!r}")
+        raise ValueError(f"--bbox must have a positive width and height, got {text!r}")
     return x, y, w, h
+
+
+def expand_inputs(paths) -> list[Path]:
+    """Files as given; a folder's files, sorted (its sub-folders are left alone)."""
+    files = []
+    for path in map(Path, paths):
+        files += sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    return files
 
 
 @dataclass
@@ -70,68 +86,138 @@ class Prediction:
     image: np.ndarray  # (H, W, 3) uint8, the input
     crop: np.ndarray  # (S, S, 3) uint8
     box: tuple  # (centre (2,), side) in pixels
+    box_source: str  # 'detected', 'given' or 'whole image'
     pose: np.ndarray  # (72,)
     betas: np.ndarray  # (10,)
     transl: np.ndarray  # (3,) camera frame
     vertices: np.ndarray  # (V, 3) camera frame
+    joints: np.ndarray  # (24, 3) camera frame
     intrinsics: Intrinsics
+    keypoints: np.ndarray | None = None  # (33, 3) the detector's, pixels and visibility
+
+    @property
+    def joints_2d(self) -> np.ndarray:
+        """(24, 2) the predicted joints projected into the image, pixels."""
+        return self.intrinsics.project(self.joints)
+
+
+def assumed_camera(width: int, height: int) -> Intrinsics:
+    focal = FOCAL_PER_PIXEL * max(width, height)
+    return Intrinsics(focal, focal, width / 2, height / 2, width, height)
+
+
+def placement(vertices: np.ndarray, box, intrinsics: Intrinsics) -> np.ndarray:
+    """(3,) translation putting a root-relative mesh (V, 3) where its projection fills ``box``.
+    The depth comes from the longest side of the mesh's 3D box, depth included, so that a body
+    lying along the camera's axis is placed far enough not to loom out of the box by perspective."""
+    centre, side = box
+    extent = np.ptp(vertices, axis=0).max()
+    depth = intrinsics.fx * extent * BOX_MARGIN / side
+    middle = 0.5 * (vertices.min(0) + vertices.max(0))
+    at_box = [(centre[0] - intrinsics.cx) * depth / intrinsics.fx, (centre[1] - intrinsics.cy) * depth / intrinsics.fy]
+    return np.array([*at_box, depth]) - middle * [1, 1, 0]
+
+
+@dataclass
+class Job:
+    """One person to predict: the image, its box and where the box came from."""
+
+    image: np.ndarray
+    box: tuple
+    box_source: str
+    keypoints: np.ndarray | None = None
 
 
 @torch.no_grad()
-def predict_image(generator, body, image: np.ndarray, bbox=None, image_size: int = 224) -> Prediction:
-    """The mesh for one (H, W, 3) uint8 image; ``bbox`` (x, y, w, h) in pixels, else the whole image."""
+def predict_jobs(generator, body, jobs: list[Job], image_size: int = 224) -> list[Prediction]:
+    """One batch through the generator and the body model: a Prediction per job."""
+    if not jobs:
+        return []
+    crops = [crop_square(job.image, *job.box, image_size) for job in jobs]
+    device = next(generator.parameters()).device
+    images = torch.as_tensor(np.stack(crops), device=device).permute(0, 3, 1, 2).float() / 255  # (B, 3, S, S)
+    out = generator(images)
+    mesh = body.mesh(out.pose, out.betas)
+    predictions = []
+    for k, job in enumerate(jobs):
+        vertices, joints = mesh.vertices[k].cpu().numpy(), mesh.joints[k].cpu().numpy()
+        intrinsics = assumed_camera(job.image.shape[1], job.image.shape[0])
+        transl = placement(vertices, job.box, intrinsics)
+        pose, betas = out.pose[k].cpu().numpy(), out.betas[k].cpu().numpy()
+        predictions.append(
+            Prediction(
+                job.image,
+                crops[k],
+                job.box,
+                job.box_source,
+                pose,
+                betas,
+                transl,
+                vertices + transl,
+                joints + transl,
+                intrinsics,
+                job.keypoints,
+            )  # fmt: skip
+        )
+    return predictions
+
+
+def whole_image_box(image: np.ndarray, bbox=None) -> tuple:
+    """(centre, side) of a given (x, y, w, h) box, or of the whole image: square, the larger side."""
     height, width = image.shape[:2]
     x, y, w, h = bbox if bbox is not None else (0, 0, width, height)
-    centre, side = np.array([x + w / 2, y + h / 2]), float(max(w, h))
-    crop = crop_square(image, centre, side, image_size)
-    device = next(generator.parameters()).device
-    out = generator(torch.as_tensor(crop, device=device).permute(2, 0, 1)[None].float() / 255)
-    pose, betas = out.pose[0], out.betas[0]
-    vertices = body.mesh(out.pose, out.betas).vertices[0].cpu().numpy()
-    focal = FOCAL_PER_PIXEL * max(width, height)
-    intrinsics = Intrinsics(focal, focal, width / 2, height / 2, width, height)
-    # metres: the longest side of the mesh's 3D box, depth included, so that a body lying along
-    # the camera's axis is placed far enough not to loom out of the box by perspective
-    extent = np.ptp(vertices, axis=0).max()
-    depth = focal * extent * BOX_MARGIN / side
-    middle = 0.5 * (vertices.min(0) + vertices.max(0))
-    transl = np.array(
-        [(centre[0] - intrinsics.cx) * depth / focal, (centre[1] - intrinsics.cy) * depth / focal, depth]
-    ) - middle * [1, 1, 0]
-    return Prediction(
-        image, crop, (centre, side), pose.cpu().numpy(), betas.cpu().numpy(), transl, vertices + transl, intrinsics
-    )
+    return np.array([x + w / 2, y + h / 2]), float(max(w, h))
+
+
+def find_jobs(image: np.ndarray, detector=None, bbox=None) -> list[Job]:
+    """The people to predict in one image: the given box, else the detector's people, else
+    (nobody found, or no detector) the whole image."""
+    if bbox is not None:
+        return [Job(image, whole_image_box(image, bbox), "given")]
+    people = detector(image) if detector is not None else []
+    if not people:
+        return [Job(image, whole_image_box(image), "whole image")]
+    return [Job(image, person.box, "detected", person.keypoints) for person in people]
+
+
+def predict_image(generator, body, image: np.ndarray, bbox=None, image_size: int = 224) -> Prediction:
+    """The mesh for one (H, W, 3) uint8 image; ``bbox`` (x, y, w, h) in pixels, else the whole image."""
+    return predict_jobs(generator, body, find_jobs(image, bbox=bbox), image_size)[0]
 
 
 def save_prediction(prediction: Prediction, faces: np.ndarray, out_dir, name: str) -> list[Path]:
+    """One person's files (module docstring) under ``out_dir``; their paths."""
     import trimesh
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     mesh = trimesh.Trimesh(prediction.vertices, faces, process=False)
-    written = [out_dir / f"{name}.obj", out_dir / f"{name}.ply"]
-    mesh.export(written[0])
-    mesh.export(written[1])
-    k = prediction.intrinsics
+    written = [out_dir / f"{name}.{suffix}" for suffix in ("obj", "ply", "glb")]
+    for path in written:
+        mesh.export(path)
     params = {
-        "global_orient": prediction.pose[:3].tolist(),
-        "body_pose": prediction.pose[3:].tolist(),
-        "betas": prediction.betas.tolist(),
-        "transl": prediction.transl.tolist(),
-        "camera": {
-            "fx": k.fx,
-            "fy": k.fy,
-            "cx": k.cx,
-            "cy": k.cy,
-            "width": k.width,
-            "height": k.height,
-            "note": "assumed: focal = 1.15 x the image's larger side",
-        },
+        "global_orient": prediction.pose[:3],
+        "body_pose": prediction.pose[3:],
+        "betas": prediction.betas,
+        "transl": prediction.transl,
+    }
+    written.append(out_dir / f"{name}.npz")
+    np.savez(written[-1], **{k: np.asarray(v, np.float32) for k, v in params.items()})
+    k = prediction.intrinsics
+    centre, side = prediction.box
+    record = {
+        **{key: np.asarray(value).tolist() for key, value in params.items()},
+        "box": {"centre": np.asarray(centre).tolist(), "side": float(side), "source": prediction.box_source},
+        "joints_2d": prediction.joints_2d.round(2).tolist(),
+        "keypoints_2d": None if prediction.keypoints is None else prediction.keypoints.round(3).tolist(),
+        "keypoints_note": "joints_2d: the 24 predicted SMPL joints projected; keypoints_2d: MediaPipe "
+        "BlazePose's 33 landmarks (x, y in pixels, visibility) where the person was detected",
+        "camera": {"fx": k.fx, "fy": k.fy, "cx": k.cx, "cy": k.cy, "width": k.width, "height": k.height},
+        "camera_note": "assumed: focal = 1.15 x the image's larger side",
     }
     written.append(out_dir / f"{name}.json")
-    written[-1].write_text(json.dumps(params, indent=1))
+    written[-1].write_text(json.dumps(record, indent=1))
     renderer = Renderer()
-    overlay, _ = renderer.render([(prediction.vertices, faces, BODY_COLOUR)], k, background=prediction.image, alpha=0.7)
     size = prediction.crop.shape[0]
     camera = crop_camera(k, *prediction.box, size)
     on_crop, _ = renderer.render(
@@ -142,10 +228,17 @@ def save_prediction(prediction: Prediction, faces: np.ndarray, out_dir, name: st
     side_view, _ = renderer.render(
         [(_turn_to_side(prediction.vertices, middle), faces, BODY_COLOUR)], Intrinsics.from_fov(512, 512), side_camera
     )
-    for suffix, picture in (("crop", on_crop), ("overlay", overlay), ("side", side_view)):
+    for suffix, picture in (("crop", on_crop), ("side", side_view)):
         written.append(out_dir / f"{name}_{suffix}.png")
         Image.fromarray(picture).save(written[-1])
     return written
+
+
+def overlay(predictions: list[Prediction], faces: np.ndarray, alpha: float = 0.7) -> np.ndarray:
+    """(H, W, 3) uint8: every prediction's mesh over their (shared) image, one colour a person."""
+    meshes = [(p.vertices, faces, PERSON_COLOURS[i % len(PERSON_COLOURS)]) for i, p in enumerate(predictions)]
+    picture, _ = Renderer().render(meshes, predictions[0].intrinsics, background=predictions[0].image, alpha=alpha)
+    return picture
 
 
 def _turn_to_side(vertices: np.ndarray, middle: np.ndarray) -> np.ndarray:
@@ -155,13 +248,53 @@ def _turn_to_side(vertices: np.ndarray, middle: np.ndarray) -> np.ndarray:
     return (vertices - middle) @ flip.T + middle
 
 
-def predict_files(generator, body, paths, out_dir, bbox=None, image_size: int = 224) -> tuple[list, list]:
-    """Predict each image; a bad file is reported and skipped. Returns (written, [(path, problem)])."""
+def predict_files(
+    generator, body, paths, out_dir, bbox=None, image_size: int = 224, detector=None, batch_size: int = 16,
+    smoothing: bool = True, progress: bool = True,
+) -> tuple[list, list]:  # fmt: skip
+    """Predict every image (and video) in ``paths`` (files or folders); a bad file is reported
+    by name and skipped. Returns (written, [(path, problem)])."""
+    from hmrlib.present.video import VideoReadError, predict_video
+
     written, failed = [], []
-    for path in paths:
+    files = expand_inputs(paths)
+    images = [p for p in files if p.suffix.lower() not in VIDEO_SUFFIXES]
+    for video in (p for p in files if p.suffix.lower() in VIDEO_SUFFIXES):
         try:
-            prediction = predict_image(generator, body, read_rgb(path), bbox, image_size)
-            written += save_prediction(prediction, body.faces, out_dir, Path(path).stem)
-        except ImageReadError as err:
+            written += predict_video(
+                generator, body, video, out_dir, detector, bbox, image_size, batch_size, smoothing, progress
+            )
+        except VideoReadError as err:
             failed.append((str(err.path), str(err).split(": ", 1)[1]))
+    pending: list[tuple[str, Job]] = []
+
+    def flush():
+        by_image: dict[str, list[Prediction]] = {}
+        for (name, _), prediction in zip(
+            pending, predict_jobs(generator, body, [job for _, job in pending], image_size)
+        ):
+            by_image.setdefault(name, []).append(prediction)
+        for name, predictions in by_image.items():
+            for k, prediction in enumerate(predictions):
+                written.extend(save_prediction(prediction, body.faces, out_dir, f"{name}_p{k}"))
+            written.append(Path(out_dir) / f"{name}_overlay.png")
+            Image.fromarray(overlay(predictions, body.faces)).save(written[-1])
+        pending.clear()
+
+    with progress_bar(len(images), desc="predict", unit="img", disable=not progress or not images) as bar:
+        for path in images:
+            try:
+                image = read_rgb(path)
+            except ImageReadError as err:
+                failed.append((str(err.path), str(err).split(": ", 1)[1]))
+                bar.update(1)
+                continue
+            jobs = find_jobs(image, detector, bbox)
+            if jobs[0].box_source == "whole image" and detector is not None:
+                print(f"{path}: nobody found; the whole image is taken as the person's box")
+            if len(pending) + len(jobs) > batch_size:
+                flush()
+            pending += [(path.stem, job) for job in jobs]
+            bar.update(1)
+        flush()
     return written, failed

@@ -1,0 +1,135 @@
+"""Videos: one mesh a frame for the largest person, smoothed over time, and an overlaid video.
+
+Frames are read and written with imageio-ffmpeg, which ships its own ffmpeg binary. For
+``<name>.mp4`` (or .mov, .avi, .mkv, .webm) it writes
+  <name>_overlay.mp4   the mesh over every frame
+  <name>_params.npz    per-frame arrays with smplx's names (global_orient (T, 3), body_pose (T, 69),
+                       betas (T, 10), transl (T, 3)), the boxes (T, 3: cx, cy, side), fps
+  <name>_params.csv    the same, one row per frame
+The person is the detector's largest in each frame (the previous frame's box where it finds
+nobody, the whole frame before anyone is found). With ``smoothing`` (the default) the boxes and
+the parameters go through a One-Euro filter (:mod:`hmrlib.present.smoothing`) before the meshes
+are placed and drawn.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from hmrlib.errors import HmrlibError
+from hmrlib.present.predict import Job, assumed_camera, find_jobs, overlay, placement, predict_jobs
+from hmrlib.present.smoothing import one_euro, smooth_parameters
+from hmrlib.progress import progress_bar
+
+
+class VideoReadError(HmrlibError, ValueError):
+    def __init__(self, path, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = Path(path)
+
+
+def read_video(path) -> tuple[list[np.ndarray], float]:
+    """Every frame (H, W, 3) uint8 and the frame rate; VideoReadError naming the file otherwise."""
+    import imageio_ffmpeg
+
+    path = Path(path)
+    if not path.is_file():
+        raise VideoReadError(path, "no such file")
+    try:
+        reader = imageio_ffmpeg.read_frames(str(path))
+        meta = next(reader)
+        width, height = meta["size"]
+        frames = [np.frombuffer(raw, np.uint8).reshape(height, width, 3) for raw in reader]
+    except (RuntimeError, OSError, StopIteration, KeyError, ValueError) as err:
+        raise VideoReadError(
+            path, f"not a readable video ({type(err).__name__}: {str(err).splitlines()[0][:200]})"
+        ) from None
+    if not frames:
+        raise VideoReadError(path, "a video without frames")
+    return frames, float(meta.get("fps") or 25.0)
+
+
+def write_video(path, frames: list[np.ndarray], fps: float):
+    """H.264 in yuv420p, which needs an even width and height: an odd one gets a black pixel row
+    or column added."""
+    import imageio_ffmpeg
+
+    height, width = frames[0].shape[:2]
+    pad = ((0, height % 2), (0, width % 2), (0, 0))
+    writer = imageio_ffmpeg.write_frames(
+        str(path), (width + width % 2, height + height % 2), fps=fps, macro_block_size=1, quality=7
+    )
+    writer.send(None)  # start the encoder
+    for frame in frames:
+        writer.send(np.ascontiguousarray(np.pad(frame, pad)))
+    writer.close()
+
+
+def track_boxes(frames, detector, bbox=None) -> tuple[list[Job], int]:
+    """A job a frame for its largest person; (jobs, frames where someone was found)."""
+    jobs, found, last = [], 0, None
+    for frame in frames:
+        job = find_jobs(frame, detector, bbox)[0]  # largest first
+        if job.box_source == "whole image" and last is not None:
+            job = Job(frame, last.box, "previous frame's")
+        found += job.box_source in ("detected", "given")
+        jobs.append(job)
+        last = job
+    return jobs, found
+
+
+@torch.no_grad()
+def predict_video(
+    generator, body, path, out_dir, detector=None, bbox=None, image_size: int = 224, batch_size: int = 16,
+    smoothing: bool = True, progress: bool = True,
+) -> list[Path]:  # fmt: skip
+    """Predict every frame of the video at ``path`` (module docstring); the files written."""
+    path, out_dir = Path(path), Path(out_dir)
+    frames, fps = read_video(path)
+    jobs, found = track_boxes(frames, detector, bbox)
+    if not found:
+        print(f"{path}: nobody found in any frame; the whole frame is taken as the person's box")
+    boxes = np.array([[*job.box[0], job.box[1]] for job in jobs])  # (T, 3)
+    if smoothing and len(jobs) > 1:
+        boxes = one_euro(boxes, fps)
+        jobs = [Job(job.image, (box[:2], float(box[2])), job.box_source) for job, box in zip(jobs, boxes)]
+    predictions = []
+    with progress_bar(len(jobs), desc=f"{path.name}", unit="frame", disable=not progress) as bar:
+        for start in range(0, len(jobs), batch_size):
+            predictions += predict_jobs(generator, body, jobs[start : start + batch_size], image_size)
+            bar.update(len(jobs[start : start + batch_size]))
+    pose = np.stack([p.pose for p in predictions])
+    betas = np.stack([p.betas for p in predictions])
+    if smoothing:
+        pose, betas, _ = smooth_parameters(pose, betas, np.zeros((len(pose), 3)), fps)
+        predictions = _replaced(predictions, pose, betas, body)
+    transl = np.stack([p.transl for p in predictions])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = path.stem
+    written = [out_dir / f"{stem}_params.npz", out_dir / f"{stem}_params.csv", out_dir / f"{stem}_overlay.mp4"]
+    arrays = {"global_orient": pose[:, :3], "body_pose": pose[:, 3:], "betas": betas, "transl": transl}
+    np.savez(written[0], **{k: v.astype(np.float32) for k, v in arrays.items()}, boxes=boxes, fps=fps)
+    columns = {"frame": np.arange(len(pose)), "seconds": np.arange(len(pose)) / fps}
+    columns.update({"box_cx": boxes[:, 0], "box_cy": boxes[:, 1], "box_side": boxes[:, 2]})
+    for name, values in arrays.items():
+        columns.update({f"{name}_{i}": values[:, i] for i in range(values.shape[1])})
+    pd.DataFrame(columns).to_csv(written[1], index=False)
+    write_video(written[2], [overlay([p], body.faces) for p in predictions], fps)
+    return written
+
+
+def _replaced(predictions, pose: np.ndarray, betas: np.ndarray, body):
+    """The predictions with smoothed parameters, their meshes rebuilt and placed again."""
+    device = body.smpl.v_template.device
+    mesh = body.mesh(torch.as_tensor(pose, device=device), torch.as_tensor(betas, device=device))
+    out = []
+    for k, p in enumerate(predictions):
+        vertices, joints = mesh.vertices[k].cpu().numpy(), mesh.joints[k].cpu().numpy()
+        intrinsics = assumed_camera(p.image.shape[1], p.image.shape[0])
+        transl = placement(vertices, p.box, intrinsics)
+        p.pose, p.betas, p.transl = pose[k], betas[k], transl
+        p.vertices, p.joints = vertices + transl, joints + transl
+        out.append(p)
+    return out
