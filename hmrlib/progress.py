@@ -34,4 +34,7 @@ def progress_bar(total=None, **kwargs):
         if total:
             kwargs.setdefault("miniters", max(1, math.ceil(total / LINES_PER_BAR)))
             kwargs.setdefault("mininterval", 0)  # print by count only: every miniters updates
+            # tqdm's monitor thread sets miniters to 1 when a bar has not printed for maxinterval
+            # seconds (10 by default): a slow bar would print every update again
+            kwargs.setdefault("maxinterval", float("inf"))
     return tqdm(total=total, file=stream, **kwargs)

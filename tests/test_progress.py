@@ -22,3 +22,10 @@ def test_updates_in_batches_still_print_by_share():
         for _ in range(20):
             bar.update(32)
     assert len([line for line in log.getvalue().split("\n") if line.strip()]) <= LINES_PER_BAR + 3
+
+
+def test_a_slow_bar_keeps_its_pace():
+    """tqdm's monitor thread would drop miniters to 1 after maxinterval seconds without a print."""
+    log = io.StringIO()
+    with progress_bar(100, file=log) as bar:
+        assert bar.maxinterval == float("inf") and bar.miniters == 5

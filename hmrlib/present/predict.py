@@ -266,18 +266,18 @@ def predict_files(
             )
         except VideoReadError as err:
             failed.append((str(err.path), str(err).split(": ", 1)[1]))
-    pending: list[tuple[str, Job]] = []
+    pending: list[tuple[Path, Job]] = []  # people waiting for a batch, with their image's path
 
     def flush():
-        by_image: dict[str, list[Prediction]] = {}
-        for (name, _), prediction in zip(
+        by_image: dict[Path, list[Prediction]] = {}
+        for (path, _), prediction in zip(
             pending, predict_jobs(generator, body, [job for _, job in pending], image_size)
         ):
-            by_image.setdefault(name, []).append(prediction)
-        for name, predictions in by_image.items():
+            by_image.setdefault(path, []).append(prediction)
+        for path, predictions in by_image.items():
             for k, prediction in enumerate(predictions):
-                written.extend(save_prediction(prediction, body.faces, out_dir, f"{name}_p{k}"))
-            written.append(Path(out_dir) / f"{name}_overlay.png")
+                written.extend(save_prediction(prediction, body.faces, out_dir, f"{path.stem}_p{k}"))
+            written.append(Path(out_dir) / f"{path.stem}_overlay.png")
             Image.fromarray(overlay(predictions, body.faces)).save(written[-1])
         pending.clear()
 
@@ -294,7 +294,7 @@ def predict_files(
                 print(f"{path}: nobody found; the whole image is taken as the person's box")
             if len(pending) + len(jobs) > batch_size:
                 flush()
-            pending += [(path.stem, job) for job in jobs]
+            pending += [(path, job) for job in jobs]
             bar.update(1)
         flush()
     return written, failed
