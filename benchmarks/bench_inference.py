@@ -97,8 +97,10 @@ def main():
         single.append(time.perf_counter() - start)
     batched_rate, single_rate = len(jobs) / float(np.median(batched)), len(jobs) / float(np.median(single))
     print(f"[{name}] {len(jobs)} images, crop + network + mesh + placement (medians of 3):")
-    print(f"[{name}]   batches of {args.batch_size}: {batched_rate:.1f} images/s; one by one: {single_rate:.1f} "
-          f"images/s; ratio {batched_rate / single_rate:.2f}")  # fmt: skip
+    print(
+        f"[{name}]   batches of {args.batch_size}: {batched_rate:.1f} images/s; one by one: {single_rate:.1f} "
+        f"images/s; ratio {batched_rate / single_rate:.2f}"
+    )
     print(f"[{name}]   person detector (MediaPipe BlazePose, CPU): {1000 * detect_s / len(jobs):.1f} ms an image")
 
 

@@ -57,8 +57,21 @@ def test_two_people_give_two_meshes_and_one_overlay(checkpoint, tmp_path):
     boxes = [json.loads((out / f"two_p{k}.json").read_text())["box"] for k in (0, 1)]
     assert boxes[0]["side"] > boxes[1]["side"] and boxes[0]["centre"][0] < 512 < boxes[1]["centre"][0]
     assert not (out / "two_p2.obj").exists()
-    assert main(["predict", str(tmp_path / "two.png"), "--checkpoint", str(checkpoint), "--out", str(out / "one"),
-                 "--max-people", "1"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "two.png"),
+                "--checkpoint",
+                str(checkpoint),
+                "--out",
+                str(out / "one"),
+                "--max-people",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert (out / "one" / "two_p0.obj").exists() and not (out / "one" / "two_p1.obj").exists()
 
 
@@ -99,9 +112,15 @@ def test_a_video_gives_a_row_a_frame_and_smoothing_lowers_the_jitter(checkpoint,
     for smoothing in (False, True):
         out = tmp_path / f"smoothing_{smoothing}"
         written = predict_video(
-            trained.generator, trained.body, tmp_path / "walk.mp4", out, detector=PersonDetector(max_people=1),
-            image_size=image_size, smoothing=smoothing, progress=False,
-        )  # fmt: skip
+            trained.generator,
+            trained.body,
+            tmp_path / "walk.mp4",
+            out,
+            detector=PersonDetector(max_people=1),
+            image_size=image_size,
+            smoothing=smoothing,
+            progress=False,
+        )
         assert {p.name for p in written} == {"walk_params.npz", "walk_params.csv", "walk_overlay.mp4"}
         rows[smoothing] = pd.read_csv(out / "walk_params.csv")
         assert len(rows[smoothing]) == len(frames) and rows[smoothing].frame.tolist() == list(range(len(frames)))

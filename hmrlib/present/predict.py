@@ -146,18 +146,18 @@ def predict_jobs(generator, body, jobs: list[Job], image_size: int = 224) -> lis
         pose, betas = out.pose[k].cpu().numpy(), out.betas[k].cpu().numpy()
         predictions.append(
             Prediction(
-                job.image,
-                crops[k],
-                job.box,
-                job.box_source,
-                pose,
-                betas,
-                transl,
-                vertices + transl,
-                joints + transl,
-                intrinsics,
-                job.keypoints,
-            )  # fmt: skip
+                image=job.image,
+                crop=crops[k],
+                box=job.box,
+                box_source=job.box_source,
+                pose=pose,
+                betas=betas,
+                transl=transl,
+                vertices=vertices + transl,
+                joints=joints + transl,
+                intrinsics=intrinsics,
+                keypoints=job.keypoints,
+            )
         )
     return predictions
 
@@ -249,9 +249,17 @@ def _turn_to_side(vertices: np.ndarray, middle: np.ndarray) -> np.ndarray:
 
 
 def predict_files(
-    generator, body, paths, out_dir, bbox=None, image_size: int = 224, detector=None, batch_size: int = 16,
-    smoothing: bool = True, progress: bool = True,
-) -> tuple[list, list]:  # fmt: skip
+    generator,
+    body,
+    paths,
+    out_dir,
+    bbox=None,
+    image_size: int = 224,
+    detector=None,
+    batch_size: int = 16,
+    smoothing: bool = True,
+    progress: bool = True,
+) -> tuple[list, list]:
     """Predict every image (and video) in ``paths`` (files or folders); a bad file is reported
     by name and skipped. Returns (written, [(path, problem)])."""
     from hmrlib.present.video import VideoReadError, predict_video

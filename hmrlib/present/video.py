@@ -82,9 +82,17 @@ def track_boxes(frames, detector, bbox=None) -> tuple[list[Job], int]:
 
 @torch.no_grad()
 def predict_video(
-    generator, body, path, out_dir, detector=None, bbox=None, image_size: int = 224, batch_size: int = 16,
-    smoothing: bool = True, progress: bool = True,
-) -> list[Path]:  # fmt: skip
+    generator,
+    body,
+    path,
+    out_dir,
+    detector=None,
+    bbox=None,
+    image_size: int = 224,
+    batch_size: int = 16,
+    smoothing: bool = True,
+    progress: bool = True,
+) -> list[Path]:
     """Predict every frame of the video at ``path`` (module docstring); the files written."""
     path, out_dir = Path(path), Path(out_dir)
     frames, fps = read_video(path)
