@@ -59,9 +59,10 @@ def score(
     for chunk in _batches(np.arange(len(indices)), batch_size):
         labels = {k: v.to(device) for k, v in dataset.labels(indices[chunk]).items()}
         target = body(**labels)
-        predicted = body.mesh(pose[chunk].to(device), betas[chunk].to(device), labels["transl"])
+        chunk_pose, chunk_betas = pose[chunk].to(device), betas[chunk].to(device)
+        predicted = body.mesh(chunk_pose, chunk_betas, labels["transl"])
         values = all_metrics(predicted.vertices, target.vertices, predicted.joints, target.joints)
-        values.update(breakdown(pose[chunk].to(device), betas[chunk].to(device), labels, predicted, target, body))
+        values.update(breakdown(chunk_pose, chunk_betas, labels, predicted, target, body))
         if h36m_regressor is not None:
             values.update(h36m_protocols(predicted.vertices, target.vertices, h36m_regressor))
         rows.append(pd.DataFrame({k: v.double().cpu().numpy() for k, v in values.items()}))

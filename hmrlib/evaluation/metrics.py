@@ -59,10 +59,15 @@ def procrustes_align(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor
     return scale[:, None, None] * s @ rotation.transpose(1, 2) + mu_t
 
 
+def pa_joint_errors(predicted_joints: torch.Tensor, target_joints: torch.Tensor) -> torch.Tensor:
+    """(B, J, 3) x 2 -> (B, J) per-joint errors in mm after one Procrustes alignment per sample."""
+    aligned = procrustes_align(predicted_joints.double(), target_joints.double()).to(target_joints.dtype)
+    return 1000 * (aligned - target_joints).norm(dim=-1)
+
+
 def pa_mpjpe(predicted_joints: torch.Tensor, target_joints: torch.Tensor) -> torch.Tensor:
     """(B, J, 3) x 2 -> (B,) mm after Procrustes alignment."""
-    aligned = procrustes_align(predicted_joints.double(), target_joints.double()).to(target_joints.dtype)
-    return 1000 * (aligned - target_joints).norm(dim=-1).mean(1)
+    return pa_joint_errors(predicted_joints, target_joints).mean(1)
 
 
 def orientation_error_deg(predicted_rotvec: torch.Tensor, target_rotvec: torch.Tensor) -> torch.Tensor:
@@ -75,8 +80,7 @@ def orientation_error_deg(predicted_rotvec: torch.Tensor, target_rotvec: torch.T
 def pa_errors_by_group(predicted_joints: torch.Tensor, target_joints: torch.Tensor) -> dict:
     """(B, 24, 3) x 2 -> {'pa_<group>_mm': (B,)}: the per-joint errors after one Procrustes
     alignment of all 24 joints, averaged over each group of :data:`hmrlib.skeleton.JOINT_GROUPS`."""
-    aligned = procrustes_align(predicted_joints.double(), target_joints.double()).to(target_joints.dtype)
-    errors = 1000 * (aligned - target_joints).norm(dim=-1)  # (B, 24)
+    errors = pa_joint_errors(predicted_joints, target_joints)  # (B, 24)
     return {f"pa_{name}_mm": errors[:, list(joints)].mean(1) for name, joints in JOINT_GROUPS.items()}
 
 

@@ -12,7 +12,7 @@ from torch import nn
 
 from hmrlib.compat import import_torchvision
 from hmrlib.errors import ConfigError
-from hmrlib.models.weights import PRETRAINED_CHOICES, checkpoints_dir, resolve_imagenet_weights
+from hmrlib.models.weights import checkpoints_dir, resolve_imagenet_weights
 
 # Table 1's backbone names -> torchvision's constructors
 ARCHITECTURES = {"resnet50": "resnet50", "resnext50": "resnext50_32x4d"}
@@ -36,8 +36,6 @@ class Backbone(nn.Module):
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ConfigError(f"architecture must be one of {sorted(ARCHITECTURES)}, got {architecture!r}")
-        if pretrained not in PRETRAINED_CHOICES:
-            raise ConfigError(f"pretrained must be one of {', '.join(PRETRAINED_CHOICES)}, got {pretrained!r}")
         torchvision = import_torchvision()
         net = getattr(torchvision.models, ARCHITECTURES[architecture])(weights=None)
         path = resolve_imagenet_weights(architecture, pretrained, weights_path)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from hmrlib.errors import HmrlibError
+from hmrlib.errors import ConfigError, HmrlibError
 
 DOWNLOAD_ROOT = "https://download.pytorch.org/models/"
 # torchvision's names per backbone; the first is the one downloaded: IMAGENET1K_V1, what
@@ -96,7 +96,7 @@ def resolve_imagenet_weights(architecture: str, pretrained: str, weights_path=No
     """The weights file that ``pretrained`` asks for: 'none' -> None; 'if-available' -> found
     or None; 'required' -> found, else WeightsNotFound; 'download' -> found, else downloaded."""
     if pretrained not in PRETRAINED_CHOICES:
-        raise WeightsNotFound(f"pretrained must be one of {', '.join(PRETRAINED_CHOICES)}, got {pretrained!r}")
+        raise ConfigError(f"pretrained must be one of {', '.join(PRETRAINED_CHOICES)}, got {pretrained!r}")
     if pretrained == "none":
         return None
     path = find_imagenet_weights(architecture, weights_path)

@@ -88,10 +88,11 @@ class PersonDetector:
         # the whole image first, then square windows of its shorter side and of 0.6 of it, half
         # overlapping: BlazePose sees its input at 224 px, so a small person beside a large one
         # (or beside what is left of a blanked one) is found only where it fills more of the view
-        for x0, y0, x1, y1 in [(0, 0, image.shape[1], image.shape[0]), *_windows(*image.shape[:2])]:
+        windows = [(0, 0, image.shape[1], image.shape[0]), *_windows(*image.shape[:2])]
+        for index, (x0, y0, x1, y1) in enumerate(windows):
+            if index and any(_inside(((x0 + x1) / 2, (y0 + y1) / 2), p.extent) for p in people):
+                continue  # a window centred on someone found already
             while len(people) < self.max_people:
-                if any(_inside(((x0 + x1) / 2, (y0 + y1) / 2), p.extent) for p in people) and (x0, y0) != (0, 0):
-                    break  # a window centred on someone found already
                 person = self._find_one(np.ascontiguousarray(work[y0:y1, x0:x1]), x0, y0)
                 if person is None or any(_overlap(person.extent, other.extent) > 0.5 for other in people):
                     break  # nobody more here (or the same person again)

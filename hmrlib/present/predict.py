@@ -138,20 +138,25 @@ def predict_jobs(generator, body, jobs: list[Job], image_size: int = 224) -> lis
     images = torch.as_tensor(np.stack(crops), device=device).permute(0, 3, 1, 2).float() / 255  # (B, 3, S, S)
     out = generator(images)
     mesh = body.mesh(out.pose, out.betas)
+    return placed_predictions(jobs, crops, out.pose.cpu().numpy(), out.betas.cpu().numpy(), mesh)
+
+
+def placed_predictions(jobs: list[Job], crops: list, pose: np.ndarray, betas: np.ndarray, mesh) -> list[Prediction]:
+    """A Prediction per job from its parameters (B, 72) / (B, 10) and their root-relative
+    ``mesh``, each placed where its projection fills the job's box (:func:`placement`)."""
     predictions = []
     for k, job in enumerate(jobs):
         vertices, joints = mesh.vertices[k].cpu().numpy(), mesh.joints[k].cpu().numpy()
         intrinsics = assumed_camera(job.image.shape[1], job.image.shape[0])
         transl = placement(vertices, job.box, intrinsics)
-        pose, betas = out.pose[k].cpu().numpy(), out.betas[k].cpu().numpy()
         predictions.append(
             Prediction(
                 image=job.image,
                 crop=crops[k],
                 box=job.box,
                 box_source=job.box_source,
-                pose=pose,
-                betas=betas,
+                pose=pose[k],
+                betas=betas[k],
                 transl=transl,
                 vertices=vertices + transl,
                 joints=joints + transl,

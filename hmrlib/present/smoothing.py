@@ -4,7 +4,7 @@ lose their jitter, fast motion keeps its timing.
 
 Rotations are filtered in the continuous 6D representation (two columns of the rotation matrix)
 and turned back into axis-angle, so a rotation near pi does not jump between its two axis-angle
-spellings; betas and translations are filtered as they are.
+spellings; betas are filtered as they are.
 """
 
 import math
@@ -35,19 +35,15 @@ def one_euro(values: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: floa
     return out
 
 
-def smooth_parameters(pose: np.ndarray, betas: np.ndarray, transl: np.ndarray, fps: float, **filter_args):
-    """Per-frame (T, 72) axis-angle poses, (T, 10) betas and (T, 3) translations, smoothed."""
+def smooth_parameters(pose: np.ndarray, betas: np.ndarray, fps: float, **filter_args):
+    """Per-frame (T, 72) axis-angle poses and (T, 10) betas, smoothed."""
     frames = len(pose)
     if frames < 2:
-        return pose, betas, transl
+        return pose, betas
     sixd = matrix_to_sixd(rotvec_to_matrix(torch.as_tensor(pose, dtype=torch.float64).view(frames, -1, 3)))
     smooth_sixd = torch.as_tensor(one_euro(sixd.reshape(frames, -1).numpy(), fps, **filter_args)).view(sixd.shape)
     smooth_pose = matrix_to_rotvec(sixd_to_matrix(smooth_sixd)).reshape(frames, -1).numpy()
-    return (
-        smooth_pose.astype(np.float32),
-        one_euro(betas, fps, **filter_args).astype(np.float32),
-        one_euro(transl, fps, **filter_args).astype(np.float32),
-    )
+    return smooth_pose.astype(np.float32), one_euro(betas, fps, **filter_args).astype(np.float32)
 
 
 def jitter(values: np.ndarray) -> float:

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from hmrlib.errors import HmrlibError
-from hmrlib.present.predict import Job, assumed_camera, find_jobs, overlay, placement, predict_jobs
+from hmrlib.present.predict import Job, find_jobs, overlay, placed_predictions, predict_jobs
 from hmrlib.present.smoothing import one_euro, smooth_parameters
 from hmrlib.progress import progress_bar
 
@@ -111,7 +111,7 @@ def predict_video(
     pose = np.stack([p.pose for p in predictions])
     betas = np.stack([p.betas for p in predictions])
     if smoothing:
-        pose, betas, _ = smooth_parameters(pose, betas, np.zeros((len(pose), 3)), fps)
+        pose, betas = smooth_parameters(pose, betas, fps)
         predictions = _replaced(predictions, pose, betas, body)
     transl = np.stack([p.transl for p in predictions])
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -132,12 +132,5 @@ def _replaced(predictions, pose: np.ndarray, betas: np.ndarray, body):
     """The predictions with smoothed parameters, their meshes rebuilt and placed again."""
     device = body.smpl.v_template.device
     mesh = body.mesh(torch.as_tensor(pose, device=device), torch.as_tensor(betas, device=device))
-    out = []
-    for k, p in enumerate(predictions):
-        vertices, joints = mesh.vertices[k].cpu().numpy(), mesh.joints[k].cpu().numpy()
-        intrinsics = assumed_camera(p.image.shape[1], p.image.shape[0])
-        transl = placement(vertices, p.box, intrinsics)
-        p.pose, p.betas, p.transl = pose[k], betas[k], transl
-        p.vertices, p.joints = vertices + transl, joints + transl
-        out.append(p)
-    return out
+    jobs = [Job(p.image, p.box, p.box_source, p.keypoints) for p in predictions]
+    return placed_predictions(jobs, [p.crop for p in predictions], pose, betas, mesh)

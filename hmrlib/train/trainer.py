@@ -243,9 +243,9 @@ class Trainer:
         model = self.config.model
         if model.mean_start:  # start from the mean predictor and learn the difference
             generator.set_mean_parameters(*mean_parameters(self.train_set))
-        discriminator = PoseDiscriminator(noise_levels=model.disc_noise) if model.uses_discriminator else None
-        if discriminator is not None:
-            discriminator = discriminator.to(self.device)
+        discriminator = None
+        if model.uses_discriminator:
+            discriminator = PoseDiscriminator(noise_levels=model.disc_noise).to(self.device)
         return generator.to(self.device), discriminator
 
     def _build_optimisers(self):
