@@ -3,13 +3,18 @@
    target and prediction, losses, discriminator step, noise update) against a backbone-only step
    (ResNeXt-50 forward + backward + AdamW on the same trainable weights) — goal <= 1.3; the
    difference is the fixed per-step cost of everything but the backbone;
-2. the loader's samples/s against what training consumes (batch / step time) — goal >= 1.
+2. the loader's samples/s against what training consumes (batch / step time) — goal >= 1;
+3. with --split (issue 17): where a training step of a profile's variant goes — the backbone's
+   forward and backward, the body model (target mesh, predicted mesh and its backward), the
+   losses, the discriminator's step — each timed alone on the same batch, interleaved with the
+   full step in rounds; what is left of the full step is the optimiser and small ops.
 
 Each arm is the median of --steps timed steps (after warm-up, the device synchronised around
 each), the two arms interleaved in --rounds rounds so that noise on the machine hits both; the
 medians over all rounds are reported. The batch is on the training device before timing.
 
     python benchmarks/bench_training.py [--data data/synth_small] [--size 224] [--steps 5]
+    python benchmarks/bench_training.py --split --profile cpu --variant resnet50 [--set ...]
 """
 
 import argparse
@@ -33,7 +38,13 @@ def main():
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--split", action="store_true", help="time the parts of one profile's step")
+    parser.add_argument("--profile", default="cpu")
+    parser.add_argument("--variant", default="resnet50")
+    parser.add_argument("--set", action="append", default=[], help="section.field=value, as train's --set")
     args = parser.parse_args()
+    if args.split:
+        return split(args)
     warnings.filterwarnings("ignore", message="no ImageNet weights")
     config = profile("gpu", "resnext_supergat_disc", data_root=args.data, pretrained="if-available")
     config = replace(
@@ -83,6 +94,74 @@ def main():
         f"vs training consumption {consumed:.1f} samples/s: "
         f"ratio {rate / consumed:.1f} (goal >= 1)"
     )
+
+
+def split(args):
+    """The parts of one training step of ``--profile``'s ``--variant`` at its own image size."""
+    from hmrlib.train import Trainer, profile
+    from hmrlib.train.config import override
+    from hmrlib.train.losses import joint_loss, rotation_loss, vertex_losses
+    from hmrlib.train.timing import first_batch, median_seconds
+
+    warnings.filterwarnings("ignore", message="no ImageNet weights")
+    config = profile(args.profile, args.variant, data_root=args.data)
+    for assignment in args.set:
+        config = override(config, assignment)
+    with tempfile.TemporaryDirectory() as run_dir:
+        trainer = Trainer(config, run_dir, progress=False)
+        device, body, generator = trainer.device, trainer.body, trainer.generator.train()
+        batch = first_batch(trainer.train_set, config.optim.batch_size, device)
+        pose = torch.cat([batch["global_orient"], batch["body_pose"]], 1)
+        predicted_pose = pose.clone().requires_grad_(True)
+        target = body.mesh(pose, batch["betas"], batch["transl"])
+
+        def backbone():
+            out = generator(batch["image"])
+            total = out.pose.sum() + out.betas.sum()
+            if out.heatmaps is not None:
+                total = total + out.heatmaps.sum()
+            total.backward()
+
+        def body_model():
+            with torch.no_grad():
+                body.mesh(pose, batch["betas"], batch["transl"])
+            predicted = body.mesh(predicted_pose, batch["betas"], batch["transl"])
+            predicted.vertices.sum().backward()
+
+        def losses():
+            predicted = target.vertices.detach().requires_grad_(True)
+            terms = vertex_losses(predicted, target.vertices)
+            total = sum(terms.values()) + rotation_loss(predicted_pose, pose)
+            total = total + joint_loss(predicted[:, :24], target.vertices[:, :24])
+            total.backward()
+
+        def discriminator():
+            if trainer.discriminator is not None:
+                trainer._discriminator_step(pose)
+
+        parts = {
+            "backbone + heads": backbone,
+            "body model": body_model,
+            "losses": losses,
+            "discriminator": discriminator,
+        }
+        times = {name: [] for name in [*parts, "full step"]}
+        for _ in range(args.rounds):
+            for name, fn in parts.items():
+                times[name].append(median_seconds(fn, args.steps, device))
+            times["full step"].append(median_seconds(lambda: trainer.step(batch), args.steps, device))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    full = medians.pop("full step")
+    print(
+        f"{args.profile} {args.variant} at {config.data.image_size}x{config.data.image_size}, batch "
+        f"{config.optim.batch_size}, CPU {torch.get_num_threads()} threads, {body.num_vertices} vertices; "
+        f"medians of {args.rounds} x {args.steps} steps"
+    )
+    for name, seconds in medians.items():
+        print(f"  {name:18s} {1000 * seconds:7.1f} ms  {100 * seconds / full:5.1f} % of the step")
+    rest = full - sum(medians.values())
+    print(f"  {'rest (optimiser)':18s} {1000 * rest:7.1f} ms  {100 * rest / full:5.1f} %")
+    print(f"  {'full step':18s} {1000 * full:7.1f} ms")
 
 
 if __name__ == "__main__":

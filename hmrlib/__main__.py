@@ -46,7 +46,7 @@ def _show_body(args):
 
 
 def _synth(args):
-    from hmrlib.data.synth import SynthConfig, generate
+    from hmrlib.data.synth import SynthConfig, describe, generate
 
     config = SynthConfig(
         size=args.size,
@@ -54,9 +54,10 @@ def _synth(args):
         render_scale=args.render_scale,
         body_model=args.model,
         frame_step=args.frame_step,
+        looks=args.looks,
     )
     written = generate(args.out, config, processes=args.processes)
-    print(f"SynthH36M {args.size} (synthetic data) in {args.out}: {written} new images")
+    print(f"{describe(args.out)} in {args.out}: {written} new images")
 
 
 def _contact_sheet(args):
@@ -263,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="time between the fitting subjects' frames in units of 1/5 s (default: 6 for small, 1 for tiny and full)",
     )
     synth.add_argument("--processes", type=int, default=None, help="default: one per CPU core")
+    synth.add_argument(
+        "--looks", type=int, default=2, help="the people's looks: 2 (faces, fronts unlike backs), 1 (before issue 17)"
+    )
     synth.add_argument("--model", default=None, help="body model (default: the stand-in)")
     synth.set_defaults(run=_synth)
 

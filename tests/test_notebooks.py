@@ -10,13 +10,13 @@ def test_preprocessing_notebook_runs_on_the_tiny_set(tiny_root, tmp_path, capfd)
     shown = capfd.readouterr().err  # the main job's terminal: each cell as it starts, and what it prints
     assert "[01_preprocessing.ipynb] cell 1/4: import matplotlib.pyplot as plt" in shown
     assert "[01_preprocessing.ipynb] cell 4/4: table = sample_table(dataset)" in shown
-    assert "SynthH36M (synthetic): 720 frames" in shown
+    assert "SynthH36M (synthetic, looks 2): 720 frames" in shown
     outputs = outputs_of(notebook)
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) == 3  # preprocessing steps, ground-truth overlay, statistics
     text = "".join(o.get("text", "") for o in outputs)
-    assert "SynthH36M (synthetic): 720 frames" in text
+    assert "SynthH36M (synthetic, looks 2): 720 frames" in text
     assert (tmp_path / "01_preprocessing.ipynb").exists()
 
 
@@ -31,7 +31,7 @@ def test_training_and_visualisation_notebooks_in_the_tiny_profile(tiny_root, tmp
     outputs = outputs_of(notebook)
     assert not [o for o in outputs if o.output_type == "error"]
     markdown = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
-    assert "SynthH36M (synthetic)" in markdown and "ResNeXt-50 + SuperGAT + Discriminator" in markdown
+    assert "SynthH36M (synthetic, looks 2)" in markdown and "ResNeXt-50 + SuperGAT + Discriminator" in markdown
     # table, training curves, validation curves, schedules, per action
     assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 5
     assert "mean pose / mean shape" in (tmp_path / "ablation" / "tiny" / "table1.csv").read_text()

@@ -13,7 +13,7 @@ from hmrlib.data.dataset import H36MDataset
 from hmrlib.data.files import read_params
 from hmrlib.data.h36m import ACTIONS, CAMERAS, image_path, is_synthetic, params_path
 from hmrlib.data.motions import LIMITS
-from hmrlib.data.synth import SynthConfig, _Worker, generate
+from hmrlib.data.synth import SynthConfig, _Worker, describe, generate
 
 
 def test_tiny_set_has_the_course_layout(tiny_root):
@@ -115,6 +115,41 @@ def test_small_spreads_its_fitting_frames_and_refuses_a_consecutive_folder(tmp_p
     for bad in ({"size": "medium"}, {"frame_step": 0}):
         with pytest.raises(ValueError, match="size|frame_step"):
             SynthConfig(**bad)
+
+
+def test_a_folder_made_before_the_new_looks_opens_and_says_so(tmp_path, tiny_root):
+    """Looks 2 (issue 17) changes the people; a folder of looks 1 still opens, says which looks
+    made it, and is not resumed with the new ones."""
+    old = tmp_path / "old"
+    old.mkdir()
+    manifest = json.loads((tiny_root / "synth_manifest.json").read_text())
+    del manifest["config"]["looks"]
+    (old / "synth_manifest.json").write_text(json.dumps(manifest))
+    assert describe(old).startswith("SynthH36M tiny (looks 1: one body and outfit per subject")
+    assert describe(tiny_root).startswith("SynthH36M tiny (looks 2: a body and outfit per sequence")
+    with pytest.raises(ValueError, match="'looks': 1"):
+        generate(old, SynthConfig(size="tiny"), processes=1, progress=False)
+    with pytest.raises(ValueError, match="looks must be one of 1, 2"):
+        SynthConfig(looks=3)
+
+
+def test_looks_2_dress_each_sequence_anew_with_a_front_unlike_the_back(tiny_root):
+    from hmrlib.skeleton import JOINT_NAMES
+
+    new, old = _Worker(SynthConfig(size="tiny"), tiny_root), _Worker(SynthConfig(size="tiny", looks=1), tiny_root)
+    betas_walk, colours_walk = new.subject("S1", "Walking")
+    betas_eat, colours_eat = new.subject("S1", "Eating")
+    assert not np.allclose(betas_walk, betas_eat) and not np.allclose(colours_walk, colours_eat)
+    assert np.allclose(old.subject("S1", "Walking")[0], old.subject("S1", "Eating")[0])
+    rest = new.body.smpl.v_template.numpy()
+    chest = np.array(JOINT_NAMES)[new.body.smpl.lbs_weights.numpy().argmax(1)] == "spine2"
+    front, back = chest & (rest[:, 2] > 0.1), chest & (rest[:, 2] < 0.0)
+
+    def front_back_difference(colours):
+        return np.abs(colours[front, :3].mean(0) - colours[back, :3].mean(0)).sum()
+
+    assert front_back_difference(colours_walk) > 0.1
+    assert front_back_difference(old.subject("S1", "Walking")[1]) < 0.05
 
 
 def test_frame_step_changes_the_fitting_subjects_only(tmp_path, tiny_root):

@@ -5,7 +5,8 @@ Each item is a dict:
   global_orient (3), body_pose (69), betas (10), transl (3) — smplx names; transl is root_loc
   center_img (2), scale_img () — the box; id — 'S9/Walking.54138969/12.npz' (submission id)
   action — the H36M action without its repetition number; vertices (V, 3), joints (24, 3) when
-  ``with_vertices`` (camera frame, metres, from the body layer).
+  ``with_vertices`` (camera frame, metres, from the body layer); camera (4) fx, fy, cx, cy and
+  crop_box (3) left, top, side in pixels when ``with_camera`` (for 2D supervision).
 
 Labels use smplx's names throughout (``labels()``, ``params``); the course's names appear only
 where files are read (hmrlib.data.files) and written (the submission).
@@ -27,7 +28,14 @@ import numpy as np
 import torch
 
 from hmrlib.camera import Intrinsics
-from hmrlib.data.crop import BOX_ROUNDINGS, box_fraction_inside, box_from_params, course_box, crop_square
+from hmrlib.data.crop import (
+    BOX_ROUNDINGS,
+    box_fraction_inside,
+    box_from_params,
+    course_box,
+    crop_square,
+    pixel_box,
+)
 from hmrlib.data.crop_cache import CropCache
 from hmrlib.data.files import BadSampleError, check_image_header, load_image, read_labels
 from hmrlib.data.h36m import BOX_PIXELS_PER_SCALE, camera_intrinsics, image_path, params_path, parse_sequence
@@ -74,6 +82,7 @@ class H36MDataset(torch.utils.data.Dataset):
         progress: bool = True,
         labels: bool = True,
         box_rounding: str = "truncate",
+        with_camera: bool = False,
     ):
         """max_box_outside: the largest share of the box's area that may lie outside the image
         (that part is zero-padded); boxes further out are bad input. labels=False reads only
@@ -102,6 +111,7 @@ class H36MDataset(torch.utils.data.Dataset):
                 keep = [i for i, key in enumerate(keys) if key not in bad]
                 keys, params = [keys[i] for i in keep], {k: v[keep] for k, v in params.items()}
         self.keys, self.params, self.crops = keys, params, crops
+        self.camera_params = self._camera_table() if with_camera else None
         self.body_model = None
         if with_vertices:
             from hmrlib.body import load_body_model
@@ -189,6 +199,22 @@ class H36MDataset(torch.utils.data.Dataset):
             os.replace(path.with_suffix(".tmp.npz"), path)
         return valid, params
 
+    def _camera_table(self) -> np.ndarray:
+        """(N, 4) fx, fy, cx, cy of every frame's camera; a camera without known intrinsics stops
+        here, naming it (2D supervision would otherwise project with the wrong camera)."""
+        names = [parse_sequence(sequence)[1] for _, sequence, _ in self.keys]
+        table = {}
+        for name in sorted(set(names)):
+            try:
+                c = camera_intrinsics(self.root, name)
+            except KeyError:
+                raise DataError(
+                    f"{self.root}: camera {name!r} has no known intrinsics, which 2D supervision "
+                    "(loss.heatmaps, loss.reprojection) needs to project the labels' joints"
+                ) from None
+            table[name] = (c.fx, c.fy, c.cx, c.cy)
+        return np.array([table[name] for name in names], dtype=np.float32)
+
     def _bad(self, err: BadSampleError):
         if self.on_error == "raise":
             raise err
@@ -267,6 +293,12 @@ class H36MDataset(torch.utils.data.Dataset):
             id=self.sample_id(index),
             action=action_name(self.keys[index][1]),
         )
+        if self.camera_params is not None:
+            left, top, side = pixel_box(*self.box(index))
+            item.update(
+                camera=torch.from_numpy(self.camera_params[index]),
+                crop_box=torch.tensor([left, top, side], dtype=torch.float32),
+            )
         if self.body_model is not None and self.has_labels:
             with torch.no_grad():
                 out = self.body_model(**{k: item[k][None] for k in LABEL_KEYS})

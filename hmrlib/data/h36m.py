@@ -73,7 +73,12 @@ def is_synthetic(root) -> bool:
 
 
 def data_label(root) -> str:
-    return "SynthH36M (synthetic)" if is_synthetic(root) else "Human3.6M (course data)"
+    """Which data: the course's, or SynthH36M with the generator version of its people's looks
+    (hmrlib.data.synth.LOOKS; folders made before looks existed are looks 1)."""
+    if not is_synthetic(root):
+        return "Human3.6M (course data)"
+    looks = json.loads((Path(root) / SYNTH_MANIFEST).read_text()).get("config", {}).get("looks", 1)
+    return f"SynthH36M (synthetic, looks {looks})"
 
 
 def camera_intrinsics(root, camera: str) -> Intrinsics:

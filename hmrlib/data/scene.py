@@ -118,11 +118,15 @@ TROUSER_COLOURS = np.array(
 )
 
 
-def subject_look(rng, weights: np.ndarray, rest_vertices: np.ndarray) -> np.ndarray:
+def subject_look(rng, weights: np.ndarray, rest_vertices: np.ndarray, heading_cues: bool = True) -> np.ndarray:
     """Per-vertex RGBA (V, 4): skin, hair, a shirt (short or long sleeves), trousers and shoes.
 
-    weights: (V, 24) skinning weights; rest_vertices: (V, 3) in the zero pose. Regions come
-    from the joint each vertex follows most.
+    weights: (V, 24) skinning weights; rest_vertices: (V, 3) in the zero pose (SMPL's frame: y
+    up, the body facing +z, its left at +x). Regions come from the joint each vertex follows
+    most. heading_cues (SynthH36M looks 2): a face, a shirt whose front differs from its back
+    (a print, a collar, buttons), a belt with a buckle, front pockets, toe caps and light soles,
+    and hair that may hang down the back — so that front and back differ by more than the hair
+    (issue 17: the heading was wrong in a third of the frames).
     """
     part = weights.argmax(1)
     names = np.array(JOINT_NAMES)[part]
@@ -141,7 +145,8 @@ def subject_look(rng, weights: np.ndarray, rest_vertices: np.ndarray) -> np.ndar
     pelvis = names == "pelvis"
     colours[pelvis] = trousers
     colours[np.isin(names, ["left_hip", "right_hip", "left_knee", "right_knee"])] = trousers
-    colours[np.isin(names, ["left_ankle", "right_ankle", "left_foot", "right_foot"])] = shoes
+    feet = np.isin(names, ["left_ankle", "right_ankle", "left_foot", "right_foot"])
+    colours[feet] = shoes
     head = names == "head"
     head_joint = rest_vertices[head].mean(0)
     top = rest_vertices[head, 1].max()
@@ -151,8 +156,52 @@ def subject_look(rng, weights: np.ndarray, rest_vertices: np.ndarray) -> np.ndar
         | ((rest_vertices[:, 2] < head_joint[2] - 0.01) & (rest_vertices[:, 1] > top - 0.2))
     )
     colours[is_hair] = hair
+    if heading_cues:
+        _front_and_back(rng, colours, names, rest_vertices, head, is_hair, torso, feet, skin, hair, shirt, trousers)
     colours *= rng.uniform(0.97, 1.03, size=(len(part), 1))  # a little cloth texture
     return np.concatenate([np.clip(colours, 0, 1), np.ones((len(part), 1))], 1)
+
+
+def _front_and_back(rng, colours, names, rest, head, is_hair, torso, feet, skin, hair, shirt, trousers):
+    """Paint what tells a person's front from their back onto ``colours`` (V, 3), in place.
+    Positions are relative to the head's and body's own landmarks in the zero pose (the nose tip:
+    the head's frontmost vertex), so they follow any body model's proportions."""
+    x, y, z = rest[:, 0], rest[:, 1], rest[:, 2]
+    nose = rest[head][rest[head, 2].argmax()]
+    face = head & ~is_hair & (z > nose[2] - 0.06)
+
+    def near(cx, cy, half_x, half_y):
+        return face & (np.abs(x - cx) < half_x) & (np.abs(y - cy) < half_y)
+
+    colours[face & (np.abs(x) < 0.013) & (y > nose[1] - 0.006) & (y < nose[1] + 0.035)] *= 0.85  # nose
+    colours[head & ~is_hair & (np.abs(x) > 0.065) & (np.abs(y - nose[1] - 0.02) < 0.025)] *= 0.78  # ears
+    for side in (-1, 1):
+        colours[near(side * 0.032, nose[1] + 0.038, 0.011, 0.006)] = (0.95, 0.95, 0.93)  # eye whites
+        colours[near(side * 0.032, nose[1] + 0.038, 0.006, 0.006)] = (0.08, 0.06, 0.05)  # irises
+        colours[near(side * 0.032, nose[1] + 0.058, 0.018, 0.004)] = hair * 0.8  # brows
+    colours[near(0.0, nose[1] - 0.037, 0.022, 0.006)] = skin * 0.55 + np.array([0.35, 0.05, 0.08])  # mouth
+    # the shirt: a print on the chest, a collar and a row of buttons at the front; the back plain
+    chest_front = torso & (z > 0.35 * z[torso].max()) & (np.abs(x) < 0.15)
+    print_colour = _palette(rng, 1, saturation=(0.4, 1.0), value=(0.5, 1.0))[0]
+    if np.abs(print_colour - shirt).sum() < 0.6:  # a print that does not stand out is no cue
+        print_colour = 1.0 - shirt
+    chest_top = y[chest_front].max() if chest_front.any() else 0.0
+    colours[chest_front & (y > chest_top - 0.3) & (y < chest_top - 0.06)] = print_colour
+    colours[torso & (z > 0.0) & (y > chest_top - 0.04)] = (0.93, 0.93, 0.9)  # collar
+    buttons = chest_front & (np.abs(x) < 0.008) & (np.mod(y, 0.05) < 0.012) & (y > chest_top - 0.3)
+    colours[buttons] = shirt * 0.3
+    # trousers: a dark belt all round with a bright buckle at the front, pockets at the front
+    waist = (names == "pelvis") & (y > 0.03) & (y < 0.075)
+    colours[waist] = (0.12, 0.08, 0.05)
+    colours[waist & (np.abs(x) < 0.025) & (z > 0.1)] = (0.85, 0.8, 0.55)
+    hips = np.isin(names, ["left_hip", "right_hip"])
+    colours[hips & (z > 0.06) & (y > -0.2) & (y < -0.1) & (np.abs(x) > 0.06)] = trousers * 0.6
+    # shoes: white toe caps and light soles
+    toes = feet & (z > rest[feet, 2].max() - 0.05)
+    colours[toes] = (0.92, 0.92, 0.9)
+    colours[feet & (y < rest[feet, 1].min() + 0.012)] = (0.8, 0.78, 0.74)
+    if rng.uniform() < 0.4:  # long hair down the back of the neck
+        colours[np.isin(names, ["head", "neck"]) & (z < nose[2] - 0.14) & (y > nose[1] - 0.12)] = hair
 
 
 def chair(floor_xz, yaw: float, seat_height: float, rng):

@@ -55,6 +55,11 @@ SIZES = {
 }
 FPS = 5.0
 SEATED_ACTIONS = ("Eating", "Sitting", "SittingDown")
+# SynthH36M's generator versions of the people's looks, recorded in each folder's manifest
+LOOKS = {
+    1: "one body and outfit per subject; no face, clothes alike front and back (made before issue 17)",
+    2: "a body and outfit per sequence; a face, shirt prints, collars, belts, pockets and toe caps at the front",
+}
 MIN_BOX_INSIDE = 0.7  # at least this share of every box lies inside its image (the rest is padded)
 
 
@@ -70,6 +75,7 @@ class SynthConfig:
     # spreads the same frames over 57.6 s, more distinct poses for the same number of images,
     # which a long run needs (docs/experiments.md, e35/e36)
     frame_step: int | None = None
+    looks: int = 2  # the people's looks (LOOKS); folders made before this setting are looks 1
 
     def __post_init__(self):
         if self.size not in SIZES:
@@ -78,6 +84,8 @@ class SynthConfig:
             object.__setattr__(self, "frame_step", SIZES[self.size].fitting_step)
         if self.frame_step < 1:
             raise ConfigError(f"SynthH36M frame_step must be at least 1; got {self.frame_step}")
+        if self.looks not in LOOKS:
+            raise ConfigError(f"SynthH36M looks must be one of {', '.join(map(str, LOOKS))}; got {self.looks!r}")
 
     @property
     def subjects(self):
@@ -126,14 +134,18 @@ class _Worker:
         self.extrinsics = corner_cameras(_rng(config.seed, "cameras"), list(self.cameras))
         self.renderer = Renderer()
 
-    def subject(self, subject: str):
-        """Betas (10,) and per-vertex colours (V, 4) of a subject, the same in every action."""
+    def subject(self, subject: str, action: str):
+        """Betas (10,) and per-vertex colours (V, 4) of a subject in an action: looks 1, the same
+        in every action; looks 2, a new body and outfit per sequence (more distinct people to
+        learn from, in the course's layout: the subject's name stays)."""
         from hmrlib.data.scene import subject_look
 
-        rng = _rng(self.config.seed, "subject", subject)
+        names = ("subject", subject) if self.config.looks == 1 else ("subject", subject, action)
+        rng = _rng(self.config.seed, *names)
         betas = np.clip(rng.normal(size=self.body.num_betas), -2.5, 2.5)
         weights = self.body.smpl.lbs_weights.numpy()
-        return betas, subject_look(rng, weights, self.body.smpl.v_template.numpy())
+        rest = self.body.smpl.v_template.numpy()
+        return betas, subject_look(rng, weights, rest, heading_cues=self.config.looks >= 2)
 
     def _keep_in_view(self, vertices: np.ndarray, floor: np.ndarray) -> np.ndarray:
         """Pull a floor path (T, 2) towards the room centre until, in every camera and frame, at
@@ -176,7 +188,7 @@ class _Worker:
         from hmrlib.data.scene import random_lights, room_background
 
         rng = _rng(self.config.seed, subject, action)
-        betas, colours = self.subject(subject)
+        betas, colours = self.subject(subject, action)
         num = self.config.frames_of(subject)
         t = rng.uniform(0, 60) + np.arange(num) * self.config.step_of(subject) / FPS
         motion = generate_action(action, t, rng)
@@ -280,6 +292,13 @@ def _manifest(config: SynthConfig, out: Path) -> dict:
     }
 
 
+def describe(root) -> str:
+    """One line on the SynthH36M folder ``root``: its size and which looks its generator made."""
+    config = json.loads((Path(root) / SYNTH_MANIFEST).read_text()).get("config", {})
+    looks = config.get("looks", 1)
+    return f"SynthH36M {config.get('size', '?')} (looks {looks}: {LOOKS.get(looks, 'unknown to this version')})"
+
+
 def generate(out, config: SynthConfig = SynthConfig(), processes: int | None = None, progress: bool = True) -> int:
     """Render the dataset under ``out`` (resuming a previous run); returns frames written now."""
     out = Path(out)
@@ -290,7 +309,7 @@ def generate(out, config: SynthConfig = SynthConfig(), processes: int | None = N
         existing = json.loads(manifest_path.read_text())
         # settings added since a folder was made take the value they had before (frames were
         # consecutive before frame_step existed)
-        existing["config"] = {**asdict(SynthConfig()), "frame_step": 1, **existing.get("config", {})}
+        existing["config"] = {**asdict(SynthConfig()), "frame_step": 1, "looks": 1, **existing.get("config", {})}
         layout = ("config", "frames_per_sequence")
         if [existing.get(key) for key in layout] != [manifest[key] for key in layout]:
             raise ConfigError(

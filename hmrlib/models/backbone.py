@@ -17,6 +17,7 @@ from hmrlib.models.weights import checkpoints_dir, resolve_imagenet_weights
 # Table 1's backbone names -> torchvision's constructors
 ARCHITECTURES = {"resnet50": "resnet50", "resnext50": "resnext50_32x4d"}
 FEATURE_DIM = 2048
+MAP_CHANNELS = (256, 512, 1024)  # layer1-3 of both backbones: strides 4, 8, 16
 _warned_scratch = set()
 
 
@@ -82,3 +83,14 @@ class Backbone(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net((images - self.mean) / self.std)  # (B, 2048)
+
+    def forward_with_maps(self, images: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """(B, 2048) features and the intermediate maps at strides 4, 8 and 16 (256, 512 and 1024
+        channels): torchvision's own layers, called in their order, for heads that need space."""
+        net = self.net
+        x = net.maxpool(net.relu(net.bn1(net.conv1((images - self.mean) / self.std))))
+        stride4 = net.layer1(x)
+        stride8 = net.layer2(stride4)
+        stride16 = net.layer3(stride8)
+        features = torch.flatten(net.avgpool(net.layer4(stride16)), 1)
+        return features, (stride4, stride8, stride16)

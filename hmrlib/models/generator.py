@@ -25,9 +25,17 @@ from torch import nn
 
 from hmrlib.constants import VARIANTS
 from hmrlib.errors import ConfigError
-from hmrlib.geometry import matrix_to_sixd, rotvec_to_matrix
-from hmrlib.models.backbone import FEATURE_DIM, Backbone
-from hmrlib.models.heads import ROTATION_SIZES, LinearHead, ResidualShapeHead, SuperGATPoseHead, rotations_to_pose
+from hmrlib.geometry import matrix_to_rotvec, matrix_to_sixd, rotvec_to_matrix
+from hmrlib.models.backbone import FEATURE_DIM, MAP_CHANNELS, Backbone
+from hmrlib.models.heads import (
+    ROTATION_SIZES,
+    HeadingBins,
+    HeatmapHead,
+    LinearHead,
+    ResidualShapeHead,
+    SuperGATPoseHead,
+    rotations_to_pose,
+)
 from hmrlib.skeleton import NUM_JOINTS
 
 
@@ -62,6 +70,12 @@ class ModelConfig:
     mean_start: bool = False  # readouts start near zero, added to the training set's mean pose and shape
     baseline_dropout: float = 0.0  # dropout before the ResNet-50 baseline's linear heads (hmrlib's: 0.25)
     disc_noise: str = "per-module"  # the discriminators' adaptive noise (PoseDiscriminator)
+    # an auxiliary head of joint heatmaps on the backbone's stride-4 to -16 maps (hmrlib's recipe,
+    # for every variant alike; trained by loss.heatmaps): not the authors' network
+    joint_heatmaps: bool = False
+    # the global orientation as heading bins plus residuals (HeadingBins; hmrlib's, trained by
+    # loss.heading); 0: the pose head's own global orientation
+    heading_bins: int = 0
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
@@ -111,6 +125,9 @@ class GeneratorOutput:
     pose: torch.Tensor  # (B, 72) axis-angle: global orientation, then the 23 body joints
     betas: torch.Tensor  # (B, num_betas)
     attention_loss: torch.Tensor | None  # SuperGAT self-supervision, training mode only
+    heatmaps: torch.Tensor | None = None  # (B, 24, S/4, S/4) joint logits with model.joint_heatmaps
+    heading_logits: torch.Tensor | None = None  # (B, bins) with model.heading_bins
+    heading_orientations: torch.Tensor | None = None  # (B, bins, 3, 3) each bin's global orientation
 
 
 class Generator(nn.Module):
@@ -153,6 +170,8 @@ class Generator(nn.Module):
             dropout, near_zero = config.baseline_dropout, config.mean_start
             self.pose_head = LinearHead(FEATURE_DIM, pose_size, dropout, near_zero)
             self.shape_head = LinearHead(FEATURE_DIM, config.num_betas, dropout, near_zero)
+        self.heatmap_head = HeatmapHead(MAP_CHANNELS) if config.joint_heatmaps else None
+        self.heading = HeadingBins(FEATURE_DIM, config.heading_bins) if config.heading_bins else None
         self.register_buffer("mean_pose", torch.zeros(3 * NUM_JOINTS))  # (72,) axis-angle
         self.register_buffer("mean_betas", torch.zeros(config.num_betas))
 
@@ -161,6 +180,8 @@ class Generator(nn.Module):
         """Start from this pose (72,) and shape (num_betas,): the heads then learn the difference."""
         self.mean_pose.copy_(pose)
         self.mean_betas.copy_(betas)
+        if self.heading is not None:
+            self.heading.start_from(rotvec_to_matrix(pose[:3].to(self.mean_pose)))
 
     def mean_pose_in_head_space(self) -> torch.Tensor:
         """(24 * k,) the mean pose as the pose head's raw output would express it."""
@@ -169,9 +190,13 @@ class Generator(nn.Module):
         return matrix_to_sixd(rotvec_to_matrix(self.mean_pose.view(NUM_JOINTS, 3))).flatten()
 
     def forward(self, images: torch.Tensor) -> GeneratorOutput:
-        """images (B, 3, H, W) in [0, 1] -> pose (B, 72), betas (B, num_betas) and, in training
-        mode with a SuperGAT head, its attention loss."""
-        features = self.backbone(images)  # (B, 2048); in the autocast dtype under mixed precision
+        """images (B, 3, H, W) in [0, 1] -> pose (B, 72), betas (B, num_betas), in training
+        mode with a SuperGAT head its attention loss, and with model.joint_heatmaps the heatmaps."""
+        maps = None
+        if self.heatmap_head is not None:
+            features, maps = self.backbone.forward_with_maps(images)
+        else:
+            features = self.backbone(images)  # (B, 2048); in the autocast dtype under mixed precision
         # The heads run in float32 whatever the autocast: SuperGAT's attention softmax, scatter
         # sums and its self-supervised loss were never meant for float16, and the heads are cheap.
         with torch.autocast(features.device.type, enabled=False):
@@ -182,4 +207,10 @@ class Generator(nn.Module):
                 offset, attention_loss = self.pose_head(features), None
             pose = rotations_to_pose(offset + self.mean_pose_in_head_space(), self.config.rotation)
             betas = self.shape_head(features) + self.mean_betas
-        return GeneratorOutput(pose, betas, attention_loss)
+            heatmaps = self.heatmap_head([m.float() for m in maps]) if maps is not None else None
+            logits = orientations = None
+            if self.heading is not None:  # the most likely bin's orientation replaces the head's
+                logits, orientations = self.heading(features)
+                chosen = orientations[torch.arange(len(logits), device=logits.device), logits.argmax(1)]
+                pose = torch.cat([matrix_to_rotvec(chosen), pose[:, 3:]], 1)
+        return GeneratorOutput(pose, betas, attention_loss, heatmaps, logits, orientations)

@@ -14,12 +14,14 @@ Pose heads return raw outputs (B, 24 * k): axis-angle (k = 3) or 6D rotations (k
 offset from the generator's mean pose; :func:`rotations_to_pose` turns them into axis-angle.
 """
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 from torch_geometric.nn import SuperGATConv
 
-from hmrlib.geometry import matrix_to_rotvec, sixd_to_matrix
+from hmrlib.geometry import matrix_to_rotvec, matrix_to_sixd, sixd_to_matrix
 from hmrlib.skeleton import NUM_JOINTS, pose_graph_edges
 
 ROTATION_SIZES = {"axis-angle": 3, "6d": 6}
@@ -239,6 +241,86 @@ class ResidualShapeHead(nn.Module):
         for block in self.blocks:
             x = (F.relu(x) if self.skip == "relu" else x) + block(x)
         return self.output(x)  # (B, num_betas)
+
+
+class HeatmapHead(nn.Module):
+    """Joint heatmaps from the backbone's intermediate maps (hmrlib's auxiliary head, issue 17):
+    each map is projected to ``width`` channels, brought to the finest map's size (stride 4) and
+    summed, as a feature pyramid's top-down path does, then two convolutions give one logit map
+    per joint. Its loss (train/losses.py) tells the backbone where each joint is in the image,
+    a signal the pose regression alone gives it only through a 2048-vector."""
+
+    def __init__(self, in_channels=(256, 512, 1024), width: int = 64, joints: int = NUM_JOINTS):
+        super().__init__()
+        self.lateral = nn.ModuleList(nn.Conv2d(channels, width, 1) for channels in in_channels)
+        self.output = nn.Sequential(
+            nn.ReLU(), nn.Conv2d(width, width, 3, padding=1), nn.ReLU(), nn.Conv2d(width, joints, 1)
+        )
+
+    def forward(self, maps) -> torch.Tensor:
+        """maps: the backbone's (B, C_k, H_k, W_k), finest first -> (B, joints, H_0, W_0) logits."""
+        size = maps[0].shape[-2:]
+        summed = sum(
+            F.interpolate(lateral(x), size=size, mode="bilinear", align_corners=False)
+            if x.shape[-2:] != size
+            else lateral(x)
+            for lateral, x in zip(self.lateral, maps)
+        )
+        return self.output(summed)
+
+
+def heading_angle(orientation: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) camera-frame global orientations -> (...,) the heading: the angle of the body's
+    forward direction (SMPL's +z) about the camera's vertical axis, 0 facing away from the camera."""
+    forward = orientation[..., :, 2]
+    return torch.atan2(forward[..., 0], forward[..., 2])
+
+
+def about_camera_vertical(angle: torch.Tensor) -> torch.Tensor:
+    """(...,) -> (..., 3, 3) rotations about the camera's y axis turning heading 0 into ``angle``."""
+    cos, sin, zero, one = angle.cos(), angle.sin(), torch.zeros_like(angle), torch.ones_like(angle)
+    return torch.stack([cos, zero, sin, zero, one, zero, -sin, zero, cos], -1).unflatten(-1, (3, 3))
+
+
+class HeadingBins(nn.Module):
+    """The global orientation as one of ``bins`` headings plus a residual rotation each (MultiBin,
+    Mousavian et al. 2017; hmrlib's, issue 17). A regression that cannot tell front from back
+    averages the two and predicts a body turned sideways; here a classifier picks the heading's
+    bin and each bin's rotation is learned only from the frames whose heading lies in it, so no
+    average across bins is ever formed. The bins' starting rotations are the generator's mean
+    orientation turned to each bin's centre; the residuals are 6D offsets from them."""
+
+    def __init__(self, in_features: int, bins: int = 8):
+        super().__init__()
+        self.bins = bins
+        self.logits = nn.Linear(in_features, bins)
+        self.residuals = nn.Linear(in_features, 6 * bins)
+        for layer in (self.logits, self.residuals):  # start at the bins' centres, undecided
+            nn.init.xavier_uniform_(layer.weight, gain=0.01)
+            nn.init.zeros_(layer.bias)
+        self.register_buffer("centres", torch.zeros(bins, 6))
+        self.start_from(torch.eye(3))
+
+    def bin_centres(self) -> torch.Tensor:
+        """(bins,) the headings at the bins' centres, from -pi."""
+        return -math.pi + (torch.arange(self.bins, device=self.centres.device) + 0.5) * (2 * math.pi / self.bins)
+
+    @torch.no_grad()
+    def start_from(self, orientation: torch.Tensor):
+        """(3, 3): each bin starts at this orientation turned to the bin's centre."""
+        orientation = orientation.to(self.centres)
+        turn = about_camera_vertical(self.bin_centres() - heading_angle(orientation))
+        self.centres.copy_(matrix_to_sixd(turn @ orientation))
+
+    def bin_of(self, orientation: torch.Tensor) -> torch.Tensor:
+        """(B, 3, 3) -> (B,) the bin of each orientation's heading."""
+        fraction = (heading_angle(orientation) + math.pi) / (2 * math.pi)
+        return (fraction * self.bins).long().clamp(0, self.bins - 1)
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, F) -> logits (B, bins) and each bin's orientation (B, bins, 3, 3)."""
+        residual = self.residuals(features).view(-1, self.bins, 6)
+        return self.logits(features), sixd_to_matrix(self.centres + residual)
 
 
 class LinearHead(nn.Module):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from hmrlib.constants import VARIANT_NAMES
+from hmrlib.data.crop import crop_square
 from hmrlib.evaluation.evaluate import predict, score
 from hmrlib.present.plausibility import discriminator_realism, joint_angle_limits, load_discriminator, range_violations
 from hmrlib.render import GROUND_TRUTH_COLOUR, PREDICTION_COLOUR, Renderer
@@ -33,8 +34,10 @@ def predict_variants(trained: dict[str, TrainedModel], dataset, indices) -> dict
     }
 
 
-def side_by_side(dataset, predictions: dict, body, indices, sample_numbers, title: str):
-    """Rows: frames; columns: the image with ground truth, then each variant's prediction."""
+def side_by_side(dataset, predictions: dict, body, indices, sample_numbers, title: str, zoom_size: int | None = 256):
+    """Rows: frames; columns: the image with ground truth, then each variant's prediction. Each
+    picture is zoomed to the person's box (as the network saw the frame) at ``zoom_size`` pixels;
+    None shows the whole frame."""
     import matplotlib.pyplot as plt
     import torch
 
@@ -50,10 +53,17 @@ def side_by_side(dataset, predictions: dict, body, indices, sample_numbers, titl
         intrinsics = dataset.intrinsics(index)
         image = dataset.image(index)
         labels = dataset.labels(index)
+        box = dataset.box(index)
+
+        def zoomed(picture, box=box):
+            return picture if zoom_size is None else crop_square(picture, *box, zoom_size)
+
         with torch.no_grad():
             truth = body(**labels).vertices[0].numpy()
         row[0].imshow(
-            renderer.render([(truth, body.faces, GROUND_TRUTH_COLOUR)], intrinsics, background=image, alpha=0.6)[0]
+            zoomed(
+                renderer.render([(truth, body.faces, GROUND_TRUTH_COLOUR)], intrinsics, background=image, alpha=0.6)[0]
+            )
         )
         row[0].set_title(f"ground truth\n{dataset.sample_id(index)}", fontsize=8)
         for ax, (variant, p) in zip(row[1:], predictions.items()):
@@ -66,7 +76,11 @@ def side_by_side(dataset, predictions: dict, body, indices, sample_numbers, titl
                     .numpy()
                 )
             ax.imshow(
-                renderer.render([(vertices, body.faces, PREDICTION_COLOUR)], intrinsics, background=image, alpha=0.6)[0]
+                zoomed(
+                    renderer.render(
+                        [(vertices, body.faces, PREDICTION_COLOUR)], intrinsics, background=image, alpha=0.6
+                    )[0]
+                )
             )
             ax.set_title(VARIANT_NAMES[variant], fontsize=8)
         for ax in row:

@@ -92,6 +92,22 @@ class TrainConfig:
     checkpoint_every: int = 5000
     keep_checkpoints: int = 3
 
+    def check(self):
+        """Settings that need each other: the trainer checks them before reading any data (not
+        on construction, so that --set may change them one at a time, in any order)."""
+        if self.loss.heatmaps and not self.model.joint_heatmaps:
+            raise ConfigError("loss.heatmaps trains the heatmap head: it needs model.joint_heatmaps=true")
+        if bool(self.model.heading_bins) != bool(self.loss.heading):
+            raise ConfigError(
+                "model.heading_bins and loss.heading go together: the bins' classifier learns only from "
+                f"loss.heading (got model.heading_bins={self.model.heading_bins}, loss.heading={self.loss.heading})"
+            )
+        if self.model.joint_heatmaps and (self.data.image_size < 32 or self.data.image_size % 16):
+            raise ConfigError(
+                f"model.joint_heatmaps reads the backbone's maps at strides 4 to 16: data.image_size must be "
+                f"a multiple of 16 and at least 32, got {self.data.image_size}"
+            )
+
     def to_dict(self) -> dict:
         return asdict(self)
 

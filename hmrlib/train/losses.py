@@ -2,8 +2,10 @@
 
 Paper weights: vertex L1 1.0, vertex L2 1.0, SuperGAT attention 0.0005, per-joint discriminators
 0.01, full-pose discriminator 0.01. Two terms are not the paper's and are off (weight 0) in its
-profile: ``rotations`` (SPIN's and HMR's direct supervision of the 24 rotation matrices) and
-``joints`` (the mean distance between pelvis-relative 3D joints, an MPJPE in metres). A term
+profile: ``rotations`` (SPIN's and HMR's direct supervision of the 24 rotation matrices),
+``joints`` (the mean distance between pelvis-relative 3D joints, an MPJPE in metres), and the 2D
+terms ``heatmaps`` (the auxiliary joint heatmaps against the labels' projected joints) and
+``reprojection`` (the predicted joints projected with the frame's camera against the labels'). A term
 whose weight is 0 is not computed, so it neither costs time nor appears in the logs.
 
 Adversarial terms are means over discriminators, in both directions: the generator's per-joint
@@ -33,6 +35,14 @@ class LossWeights:
     disc_full: float = 0.01
     rotations: float = 0.0
     joints: float = 0.0
+    heatmaps: float = 0.0  # needs model.joint_heatmaps and each frame's camera (hmrlib's, issue 17)
+    reprojection: float = 0.0  # needs each frame's camera (hmrlib's, issue 17)
+    heading: float = 0.0  # cross-entropy of model.heading_bins' classifier (hmrlib's, issue 17)
+
+    @property
+    def uses_2d(self) -> bool:
+        """Whether a term needs the labels' joints in the image (the camera and the crop's box)."""
+        return bool(self.heatmaps or self.reprojection)
 
 
 def rotation_loss(predicted_pose: torch.Tensor, target_pose: torch.Tensor) -> torch.Tensor:
@@ -46,6 +56,37 @@ def rotation_loss(predicted_pose: torch.Tensor, target_pose: torch.Tensor) -> to
 def joint_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(B, 24, 3) joints in metres: the evaluation's MPJPE, in metres and over the batch."""
     return pelvis_aligned_distances(predicted, target).mean()
+
+
+def inside_crop(points_2d: torch.Tensor) -> torch.Tensor:
+    """(B, J) whether each normalised 2D point lies inside the crop."""
+    return (points_2d.abs() <= 1).all(-1)
+
+
+def reprojection_loss(predicted_2d: torch.Tensor, target_2d: torch.Tensor) -> torch.Tensor:
+    """(B, J, 2) each, in the crop's normalised coordinates: mean L1 distance over the joints
+    whose label lies inside the crop (1.0 = half the crop's side)."""
+    inside = inside_crop(target_2d)
+    distance = (predicted_2d - target_2d).abs().sum(-1)
+    return (distance * inside).sum() / inside.sum().clamp(min=1)
+
+
+def heatmap_loss(logits: torch.Tensor, target_2d: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
+    """logits (B, J, h, w), target_2d (B, J, 2) normalised: per joint, the KL divergence from a
+    Gaussian of ``sigma`` heatmap pixels around the label to the softmax over the map (0 when the
+    map is that Gaussian); mean over the joints inside the crop. A distribution, not SimpleBaseline's
+    MSE to a peak: its scale does not depend on the map's size, so one weight serves every size."""
+    batch, joints, height, width = logits.shape
+    xs = (torch.arange(width, device=logits.device) + 0.5) / width * 2 - 1
+    ys = (torch.arange(height, device=logits.device) + 0.5) / height * 2 - 1
+    dx = (xs - target_2d[..., :1]) * (width / 2)  # (B, J, w) in heatmap pixels
+    dy = (ys - target_2d[..., 1:]) * (height / 2)  # (B, J, h)
+    log_target = -(dy[..., :, None].square() + dx[..., None, :].square()).flatten(2) / (2 * sigma**2)
+    log_target = log_target - log_target.logsumexp(-1, keepdim=True)
+    log_predicted = logits.float().flatten(2).log_softmax(-1)
+    divergence = (log_target.exp() * (log_target - log_predicted)).sum(-1)  # (B, J)
+    inside = inside_crop(target_2d)
+    return (divergence * inside).sum() / inside.sum().clamp(min=1)
 
 
 def vertex_losses(predicted: torch.Tensor, target: torch.Tensor) -> dict:

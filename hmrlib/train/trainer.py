@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from hmrlib.body import load_body_model
@@ -25,18 +26,22 @@ from hmrlib.constants import VARIANTS
 from hmrlib.data.dataset import H36MDataset, require_subjects
 from hmrlib.errors import ConfigError, HmrlibError
 from hmrlib.evaluation.evaluate import evaluate_generator, mean_parameters
+from hmrlib.geometry import matrix_to_rotvec, project_to_crop, rotvec_to_matrix
 from hmrlib.models import Generator, PoseDiscriminator
 from hmrlib.models.weights import resolve_imagenet_weights
 from hmrlib.progress import progress_bar
 from hmrlib.seeding import derive_seed
+from hmrlib.skeleton import MIRROR_PERMUTATION
 from hmrlib.train import checkpoint
-from hmrlib.train.augment import augment
+from hmrlib.train.augment import GEOMETRIC_OPS, augment
 from hmrlib.train.config import TrainConfig
 from hmrlib.train.logs import TrainLogger
 from hmrlib.train.losses import (
     discriminator_loss,
     generator_adversarial_losses,
+    heatmap_loss,
     joint_loss,
+    reprojection_loss,
     rotation_loss,
     vertex_losses,
     weighted_total,
@@ -171,6 +176,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, run_dir, device=None, progress: bool = True, datasets=None):
         """datasets: (train, validation) H36MDatasets to use instead of the configuration's
         subjects (``doctor`` times steps on a small part of the data this way)."""
+        config.check()
         self.config, self.run_dir, self.progress = config, Path(run_dir), progress
         self.device = choose_device(device)
         self.rank, self.world = start_distributed(self.device, config.ddp_timeout_s)
@@ -228,8 +234,9 @@ class Trainer:
                 box_rounding=data.box_rounding,
                 cache_dir=data.cache_dir,
                 progress=show,
+                with_camera=with_camera,
             )
-            for subjects in (data.train_subjects, data.val_subjects)
+            for subjects, with_camera in ((data.train_subjects, self.config.loss.uses_2d), (data.val_subjects, False))
         )
         if self.world > 1 and self.rank == 0:
             dist.barrier()
@@ -250,11 +257,16 @@ class Trainer:
 
     def _build_optimisers(self):
         optim = self.config.optim
-        backbone = [p for p in self.generator.backbone.parameters() if p.requires_grad]
-        heads = [
-            p for name, p in self.generator.named_parameters() if p.requires_grad and not name.startswith("backbone.")
+        # at the backbone's rate: the backbone, and classifiers (a softmax's cross-entropy saturates
+        # by itself; at the heads' 1/50 the heading bins' classifier stayed at chance for 250 steps)
+        full_rate = ("backbone.", "heading.logits.")
+        at_full_rate = [
+            p for name, p in self.generator.named_parameters() if p.requires_grad and name.startswith(full_rate)
         ]
-        groups = [{"params": backbone, "lr_scale": 1.0}, {"params": heads, "lr_scale": optim.head_lr_scale}]
+        heads = [
+            p for name, p in self.generator.named_parameters() if p.requires_grad and not name.startswith(full_rate)
+        ]
+        groups = [{"params": at_full_rate, "lr_scale": 1.0}, {"params": heads, "lr_scale": optim.head_lr_scale}]
         opt_g = adamw([g for g in groups if g["params"]], lr=optim.lr, weight_decay=optim.weight_decay)
         opt_d = None
         if self.discriminator is not None:
@@ -332,7 +344,7 @@ class Trainer:
         cfg = self.config
         batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
         p = cfg.augment.probability(self.iteration)
-        images, orient, body_pose, _ = augment(
+        images, orient, body_pose, augmented = augment(
             batch["image"], p, cfg.augment, batch["global_orient"], batch["body_pose"], generator=self.rngs["augment"]
         )
         target_pose = torch.cat([orient, body_pose], dim=1)
@@ -343,12 +355,25 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
             out = self.train_generator(images)  # the backbone in amp_dtype, the heads in float32
         pose = out.pose.float()
+        if out.heading_logits is not None:  # the losses see the bin of the label's heading
+            true_bin = self.generator.heading.bin_of(rotvec_to_matrix(orient))
+            rows = torch.arange(len(true_bin), device=true_bin.device)
+            pose = torch.cat([matrix_to_rotvec(out.heading_orientations[rows, true_bin]), pose[:, 3:]], 1)
         predicted = self.body.mesh(pose, out.betas.float(), batch["transl"])
         terms = vertex_losses(predicted.vertices, target.vertices)
         if cfg.loss.rotations:
             terms["rotations"] = rotation_loss(pose, target_pose)
         if cfg.loss.joints:
             terms["joints"] = joint_loss(predicted.joints, target.joints)
+        if cfg.loss.reprojection:
+            camera, box = batch["camera"], batch["crop_box"]
+            terms["reprojection"] = reprojection_loss(
+                project_to_crop(predicted.joints, camera, box), project_to_crop(target.joints, camera, box)
+            )
+        if cfg.loss.heatmaps:
+            terms["heatmaps"] = heatmap_loss(out.heatmaps, self._joints_in_image(batch, augmented, target.joints))
+        if out.heading_logits is not None:
+            terms["heading"] = F.cross_entropy(out.heading_logits, true_bin)
         if out.attention_loss is not None:
             terms["attention"] = out.attention_loss.float()
         if self.discriminator is not None:
@@ -375,6 +400,25 @@ class Trainer:
         if self.discriminator is not None:
             values.update(self._discriminator_step(pose.detach()))
         return values
+
+    def _joints_in_image(self, batch: dict, augmented: dict, target_joints: torch.Tensor) -> torch.Tensor:
+        """(B, 24, 2) the labels' joints where the augmented image shows them, in the crop's
+        normalised coordinates: the unaugmented labels' joints projected, then moved by the
+        augmentation's 2D transform; a flipped sample's joints trade sides as its label-aware pose
+        did. (The augmented pose's own projection differs: its rotation turns about the pelvis,
+        the image's about the crop's centre.)"""
+        applied = augmented["applied"]
+        if any(applied[op].any() for op in GEOMETRIC_OPS):
+            pose = torch.cat([batch["global_orient"], batch["body_pose"]], 1)
+            with torch.no_grad():
+                target_joints = self.body.mesh(pose, batch["betas"], batch["transl"]).joints
+        points = project_to_crop(target_joints, batch["camera"], batch["crop_box"])
+        matrix = augmented["matrix"]
+        points = points @ matrix[:, :2, :2].transpose(1, 2) + matrix[:, None, :2, 2]
+        if self.config.augment.label_aware:
+            swapped = points[:, list(MIRROR_PERMUTATION)]
+            points = torch.where(applied["flip"][:, None, None], swapped, points)
+        return points
 
     def _discriminator_step(self, fake_pose: torch.Tensor) -> dict:
         index = torch.randint(len(self.train_set), (fake_pose.shape[0],), generator=self.rngs["real_poses"]).numpy()
