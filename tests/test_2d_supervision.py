@@ -154,3 +154,25 @@ def test_heading_bins_train_their_classifier_and_need_its_loss(tiny_root, tmp_pa
     assert torch.allclose(rotvec_to_matrix(out.pose[:, :3]), chosen, atol=1e-4)
     with pytest.raises(ConfigError, match="model.heading_bins and loss.heading go together"):
         Trainer(replace(config, loss=replace(config.loss, heading=0.0)), tmp_path / "b", progress=False)
+
+
+def test_joint_aligned_nodes_start_from_the_image_at_their_joints():
+    from hmrlib.models import Generator, ModelConfig
+    from hmrlib.models.heads import JointAlignedInputs
+
+    peaked = torch.full((1, 2, 8, 8), -30.0)
+    peaked[0, 0, 1, 6] = peaked[0, 1, 5, 2] = 30.0  # (row, column)
+    centres = (torch.tensor([6.0, 1.0, 2.0, 5.0]) + 0.5) / 8 * 2 - 1
+    assert torch.allclose(JointAlignedInputs.soft_argmax(peaked), centres.view(1, 2, 2), atol=1e-4)
+    config = ModelConfig(variant="resnext_supergat", pretrained="none", joint_heatmaps=True, joint_nodes=True)
+    generator = Generator(config).eval()
+    images = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        features, maps = generator.backbone.forward_with_maps(images)
+        nodes = generator.joint_inputs(generator.heatmap_head(list(maps)), maps[1])
+    assert nodes.shape == (2, 24, config.node_features)
+    assert (nodes[0] - nodes[0, :1]).abs().amax(1)[1:].min() > 0  # 24 different inputs
+    with pytest.raises(ConfigError, match="model.joint_nodes .* needs model.joint_heatmaps=true"):
+        ModelConfig(variant="resnext_supergat", joint_nodes=True)
+    with pytest.raises(ConfigError, match="a SuperGAT variant"):
+        ModelConfig(variant="resnet50", joint_heatmaps=True, joint_nodes=True)

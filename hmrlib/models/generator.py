@@ -31,6 +31,7 @@ from hmrlib.models.heads import (
     ROTATION_SIZES,
     HeadingBins,
     HeatmapHead,
+    JointAlignedInputs,
     LinearHead,
     ResidualShapeHead,
     SuperGATPoseHead,
@@ -76,6 +77,9 @@ class ModelConfig:
     # the global orientation as heading bins plus residuals (HeadingBins; hmrlib's, trained by
     # loss.heading); 0: the pose head's own global orientation
     heading_bins: int = 0
+    # each SuperGAT node starts from the image at its own joint (JointAlignedInputs; hmrlib's,
+    # beyond the paper): needs model.joint_heatmaps and a SuperGAT variant
+    joint_nodes: bool = False
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
@@ -91,6 +95,11 @@ class ModelConfig:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"model.{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.joint_nodes and not (self.joint_heatmaps and VARIANTS[self.variant]["pose_head"] == "supergat"):
+            raise ConfigError(
+                "model.joint_nodes places SuperGAT's nodes at the heatmaps' joints: it needs model.joint_heatmaps=true "
+                f"and a SuperGAT variant (got joint_heatmaps={self.joint_heatmaps}, variant {self.variant})"
+            )
         if self.node_features < self.gat_heads * self.gat_channels:
             raise ConfigError(
                 f"model.node_features ({self.node_features}) must be at least gat_heads x gat_channels "
@@ -171,6 +180,7 @@ class Generator(nn.Module):
             self.pose_head = LinearHead(FEATURE_DIM, pose_size, dropout, near_zero)
             self.shape_head = LinearHead(FEATURE_DIM, config.num_betas, dropout, near_zero)
         self.heatmap_head = HeatmapHead(MAP_CHANNELS) if config.joint_heatmaps else None
+        self.joint_inputs = JointAlignedInputs(MAP_CHANNELS[1], config.node_features) if config.joint_nodes else None
         self.heading = HeadingBins(FEATURE_DIM, config.heading_bins) if config.heading_bins else None
         self.register_buffer("mean_pose", torch.zeros(3 * NUM_JOINTS))  # (72,) axis-angle
         self.register_buffer("mean_betas", torch.zeros(config.num_betas))
@@ -201,13 +211,14 @@ class Generator(nn.Module):
         # sums and its self-supervised loss were never meant for float16, and the heads are cheap.
         with torch.autocast(features.device.type, enabled=False):
             features = features.float()
+            heatmaps = self.heatmap_head([m.float() for m in maps]) if maps is not None else None
             if isinstance(self.pose_head, SuperGATPoseHead):
-                offset, attention_loss = self.pose_head(features)
+                nodes = self.joint_inputs(heatmaps, maps[1].float()) if self.joint_inputs is not None else None
+                offset, attention_loss = self.pose_head(features, nodes)
             else:
                 offset, attention_loss = self.pose_head(features), None
             pose = rotations_to_pose(offset + self.mean_pose_in_head_space(), self.config.rotation)
             betas = self.shape_head(features) + self.mean_betas
-            heatmaps = self.heatmap_head([m.float() for m in maps]) if maps is not None else None
             logits = orientations = None
             if self.heading is not None:  # the most likely bin's orientation replaces the head's
                 logits, orientations = self.heading(features)

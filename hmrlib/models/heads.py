@@ -167,10 +167,13 @@ class SuperGATPoseHead(nn.Module):
             nodes = nodes + self.node_embedding
         return nodes.reshape(batch_size * NUM_JOINTS, -1)
 
-    def forward(self, features: torch.Tensor):
-        """features (B, F) -> (raw pose (B, out_features), attention loss: scalar in training, else None)."""
+    def forward(self, features: torch.Tensor, joint_inputs: torch.Tensor | None = None):
+        """features (B, F) -> (raw pose (B, out_features), attention loss: scalar in training, else None).
+        joint_inputs (B, 24, C): added to each node's encoding (hmrlib's joint-aligned nodes)."""
         batch_size = features.shape[0]
         initial = self.encode_nodes(features)  # (B*24, C)
+        if joint_inputs is not None:
+            initial = initial + joint_inputs.reshape(initial.shape)
         edges, batch = self.batched_graph(batch_size)
         x, previous = initial, initial[:, : self.conv_out]
         for conv, norm, residual in zip(self.convs, self.norms, self.initial_residual):
@@ -267,6 +270,34 @@ class HeatmapHead(nn.Module):
             for lateral, x in zip(self.lateral, maps)
         )
         return self.output(summed)
+
+
+class JointAlignedInputs(nn.Module):
+    """Joint-aligned graph nodes (hmrlib's, issue 17 (d); not the paper's): each joint's position
+    is the soft-argmax of its heatmap, the backbone's stride-8 map is sampled there (bilinear),
+    and that feature with the position is mapped to the node encoding's width — so that the 24
+    SuperGAT nodes start from 24 different inputs instead of 24 copies of one vector."""
+
+    def __init__(self, map_channels: int, node_features: int):
+        super().__init__()
+        self.project = nn.Linear(map_channels + 2, node_features)
+        nn.init.xavier_uniform_(self.project.weight, gain=0.1)
+        nn.init.zeros_(self.project.bias)
+
+    @staticmethod
+    def soft_argmax(heatmaps: torch.Tensor) -> torch.Tensor:
+        """(B, J, h, w) logits -> (B, J, 2) expected positions in normalised crop coordinates."""
+        batch, joints, height, width = heatmaps.shape
+        probabilities = heatmaps.flatten(2).softmax(-1).view(batch, joints, height, width)
+        xs = (torch.arange(width, device=heatmaps.device) + 0.5) / width * 2 - 1
+        ys = (torch.arange(height, device=heatmaps.device) + 0.5) / height * 2 - 1
+        return torch.stack([(probabilities.sum(2) * xs).sum(-1), (probabilities.sum(3) * ys).sum(-1)], -1)
+
+    def forward(self, heatmaps: torch.Tensor, feature_map: torch.Tensor) -> torch.Tensor:
+        """heatmaps (B, J, h, w), feature_map (B, C, H, W) -> (B, J, node_features)."""
+        positions = self.soft_argmax(heatmaps)
+        sampled = F.grid_sample(feature_map, positions[:, :, None], mode="bilinear", align_corners=False)
+        return self.project(torch.cat([sampled[..., 0].transpose(1, 2), positions], -1))
 
 
 def heading_angle(orientation: torch.Tensor) -> torch.Tensor:
