@@ -38,6 +38,25 @@ def rotate_about_camera_axis(rotvec: torch.Tensor, angle: torch.Tensor) -> torch
     return matrix_to_rotvec(about_z @ rotvec_to_matrix(rotvec))
 
 
+def heading_angle(orientation: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) camera-frame global orientations -> (...,) the heading: the angle of the body's
+    forward direction (SMPL's +z) about the camera's vertical axis, 0 facing away from the camera."""
+    forward = orientation[..., :, 2]
+    return torch.atan2(forward[..., 0], forward[..., 2])
+
+
+def about_camera_vertical(angle: torch.Tensor) -> torch.Tensor:
+    """(...,) -> (..., 3, 3) rotations about the camera's y axis turning heading 0 into ``angle``."""
+    cos, sin, zero, one = angle.cos(), angle.sin(), torch.zeros_like(angle), torch.ones_like(angle)
+    return torch.stack([cos, zero, sin, zero, one, zero, -sin, zero, cos], -1).unflatten(-1, (3, 3))
+
+
+def cell_centres(cells: int, device=None) -> torch.Tensor:
+    """(cells,) the centres of a map's cells along one side in normalised crop coordinates
+    (:func:`project_to_crop`'s: [-1, 1] edge to edge)."""
+    return (torch.arange(cells, device=device) + 0.5) / cells * 2 - 1
+
+
 def project_to_crop(points: torch.Tensor, camera: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
     """(B, J, 3) camera-frame points -> (B, J, 2) in the crop's normalised coordinates: [-1, 1]
     from the crop's left/top edge to its right/bottom edge (grid_sample's align_corners=False,

@@ -117,8 +117,8 @@ def test_settings_that_need_what_is_missing_stop_before_training(tiny_root, tmp_
 
 
 def test_heading_bins_start_at_their_centres_and_pick_the_most_likely():
-    from hmrlib.geometry import rotvec_to_matrix, sixd_to_matrix
-    from hmrlib.models.heads import HeadingBins, about_camera_vertical, heading_angle
+    from hmrlib.geometry import about_camera_vertical, heading_angle, rotvec_to_matrix, sixd_to_matrix
+    from hmrlib.models.heads import HeadingBins
 
     angles = torch.tensor([-3.0, -1.0, 0.0, 0.5, 2.5])
     assert torch.allclose(heading_angle(about_camera_vertical(angles)), angles, atol=1e-6)

@@ -72,13 +72,24 @@ def is_synthetic(root) -> bool:
     return (Path(root) / SYNTH_MANIFEST).exists()
 
 
+# SynthH36M settings added since folders were first made, with the value they had before:
+# frames were consecutive before frame_step existed, and people looked as looks 1 before looks
+SYNTH_SETTINGS_BEFORE_THEY_EXISTED = {"frame_step": 1, "looks": 1}
+
+
+def synth_settings(root) -> dict:
+    """The settings that made the SynthH36M folder ``root``, as its manifest records them; a
+    setting it predates takes the value it had then."""
+    saved = json.loads((Path(root) / SYNTH_MANIFEST).read_text()).get("config", {})
+    return {**SYNTH_SETTINGS_BEFORE_THEY_EXISTED, **saved}
+
+
 def data_label(root) -> str:
     """Which data: the course's, or SynthH36M with the generator version of its people's looks
-    (hmrlib.data.synth.LOOKS; folders made before looks existed are looks 1)."""
+    (hmrlib.data.synth.LOOKS)."""
     if not is_synthetic(root):
         return "Human3.6M (course data)"
-    looks = json.loads((Path(root) / SYNTH_MANIFEST).read_text()).get("config", {}).get("looks", 1)
-    return f"SynthH36M (synthetic, looks {looks})"
+    return f"SynthH36M (synthetic, looks {synth_settings(root)['looks']})"
 
 
 def camera_intrinsics(root, camera: str) -> Intrinsics:

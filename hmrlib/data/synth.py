@@ -32,6 +32,7 @@ from hmrlib.data.h36m import (
     image_path,
     params_path,
     sequence_name,
+    synth_settings,
 )
 from hmrlib.errors import ConfigError
 from hmrlib.progress import progress_bar
@@ -294,9 +295,9 @@ def _manifest(config: SynthConfig, out: Path) -> dict:
 
 def describe(root) -> str:
     """One line on the SynthH36M folder ``root``: its size and which looks its generator made."""
-    config = json.loads((Path(root) / SYNTH_MANIFEST).read_text()).get("config", {})
-    looks = config.get("looks", 1)
-    return f"SynthH36M {config.get('size', '?')} (looks {looks}: {LOOKS.get(looks, 'unknown to this version')})"
+    settings = synth_settings(root)
+    looks = settings["looks"]
+    return f"SynthH36M {settings.get('size', '?')} (looks {looks}: {LOOKS.get(looks, 'unknown to this version')})"
 
 
 def generate(out, config: SynthConfig = SynthConfig(), processes: int | None = None, progress: bool = True) -> int:
@@ -307,9 +308,7 @@ def generate(out, config: SynthConfig = SynthConfig(), processes: int | None = N
     manifest = _manifest(config, out)
     if manifest_path.exists():
         existing = json.loads(manifest_path.read_text())
-        # settings added since a folder was made take the value they had before (frames were
-        # consecutive before frame_step existed)
-        existing["config"] = {**asdict(SynthConfig()), "frame_step": 1, "looks": 1, **existing.get("config", {})}
+        existing["config"] = {**asdict(SynthConfig()), **synth_settings(out)}
         layout = ("config", "frames_per_sequence")
         if [existing.get(key) for key in layout] != [manifest[key] for key in layout]:
             raise ConfigError(

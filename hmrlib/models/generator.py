@@ -211,9 +211,10 @@ class Generator(nn.Module):
         # sums and its self-supervised loss were never meant for float16, and the heads are cheap.
         with torch.autocast(features.device.type, enabled=False):
             features = features.float()
-            heatmaps = self.heatmap_head([m.float() for m in maps]) if maps is not None else None
+            maps = [m.float() for m in maps] if maps is not None else None
+            heatmaps = self.heatmap_head(maps) if maps is not None else None
             if isinstance(self.pose_head, SuperGATPoseHead):
-                nodes = self.joint_inputs(heatmaps, maps[1].float()) if self.joint_inputs is not None else None
+                nodes = self.joint_inputs(heatmaps, maps[1]) if self.joint_inputs is not None else None
                 offset, attention_loss = self.pose_head(features, nodes)
             else:
                 offset, attention_loss = self.pose_head(features), None

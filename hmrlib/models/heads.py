@@ -21,7 +21,14 @@ from torch import nn
 from torch.nn import functional as F
 from torch_geometric.nn import SuperGATConv
 
-from hmrlib.geometry import matrix_to_rotvec, matrix_to_sixd, sixd_to_matrix
+from hmrlib.geometry import (
+    about_camera_vertical,
+    cell_centres,
+    heading_angle,
+    matrix_to_rotvec,
+    matrix_to_sixd,
+    sixd_to_matrix,
+)
 from hmrlib.skeleton import NUM_JOINTS, pose_graph_edges
 
 ROTATION_SIZES = {"axis-angle": 3, "6d": 6}
@@ -289,8 +296,7 @@ class JointAlignedInputs(nn.Module):
         """(B, J, h, w) logits -> (B, J, 2) expected positions in normalised crop coordinates."""
         batch, joints, height, width = heatmaps.shape
         probabilities = heatmaps.flatten(2).softmax(-1).view(batch, joints, height, width)
-        xs = (torch.arange(width, device=heatmaps.device) + 0.5) / width * 2 - 1
-        ys = (torch.arange(height, device=heatmaps.device) + 0.5) / height * 2 - 1
+        xs, ys = cell_centres(width, heatmaps.device), cell_centres(height, heatmaps.device)
         return torch.stack([(probabilities.sum(2) * xs).sum(-1), (probabilities.sum(3) * ys).sum(-1)], -1)
 
     def forward(self, heatmaps: torch.Tensor, feature_map: torch.Tensor) -> torch.Tensor:
@@ -298,19 +304,6 @@ class JointAlignedInputs(nn.Module):
         positions = self.soft_argmax(heatmaps)
         sampled = F.grid_sample(feature_map, positions[:, :, None], mode="bilinear", align_corners=False)
         return self.project(torch.cat([sampled[..., 0].transpose(1, 2), positions], -1))
-
-
-def heading_angle(orientation: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) camera-frame global orientations -> (...,) the heading: the angle of the body's
-    forward direction (SMPL's +z) about the camera's vertical axis, 0 facing away from the camera."""
-    forward = orientation[..., :, 2]
-    return torch.atan2(forward[..., 0], forward[..., 2])
-
-
-def about_camera_vertical(angle: torch.Tensor) -> torch.Tensor:
-    """(...,) -> (..., 3, 3) rotations about the camera's y axis turning heading 0 into ``angle``."""
-    cos, sin, zero, one = angle.cos(), angle.sin(), torch.zeros_like(angle), torch.ones_like(angle)
-    return torch.stack([cos, zero, sin, zero, one, zero, -sin, zero, cos], -1).unflatten(-1, (3, 3))
 
 
 class HeadingBins(nn.Module):

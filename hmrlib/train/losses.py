@@ -22,7 +22,7 @@ import torch
 from torch.nn import functional as F
 
 from hmrlib.evaluation.metrics import pelvis_aligned_distances
-from hmrlib.geometry import rotvec_to_matrix
+from hmrlib.geometry import cell_centres, rotvec_to_matrix
 from hmrlib.skeleton import NUM_JOINTS
 
 
@@ -77,8 +77,7 @@ def heatmap_loss(logits: torch.Tensor, target_2d: torch.Tensor, sigma: float = 1
     map is that Gaussian); mean over the joints inside the crop. A distribution, not SimpleBaseline's
     MSE to a peak: its scale does not depend on the map's size, so one weight serves every size."""
     batch, joints, height, width = logits.shape
-    xs = (torch.arange(width, device=logits.device) + 0.5) / width * 2 - 1
-    ys = (torch.arange(height, device=logits.device) + 0.5) / height * 2 - 1
+    xs, ys = cell_centres(width, logits.device), cell_centres(height, logits.device)
     dx = (xs - target_2d[..., :1]) * (width / 2)  # (B, J, w) in heatmap pixels
     dy = (ys - target_2d[..., 1:]) * (height / 2)  # (B, J, h)
     log_target = -(dy[..., :, None].square() + dx[..., None, :].square()).flatten(2) / (2 * sigma**2)
