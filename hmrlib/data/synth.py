@@ -121,13 +121,10 @@ class _Worker:
     """Per-process state: the body model, one OpenGL context, the fixed cameras."""
 
     def __init__(self, config: SynthConfig, out: Path):
-        import torch
-
         from hmrlib.body import load_body_model
         from hmrlib.data.scene import corner_cameras
         from hmrlib.render import Renderer
 
-        torch.set_num_threads(1)
         self.config, self.out = config, out
         self.body = load_body_model(config.body_model)
         self.intrinsics = config.cameras()
@@ -266,7 +263,12 @@ _worker: _Worker | None = None
 
 
 def _init_worker(config, out):
+    """One worker per process, on one thread: the processes share the cores (and the labels'
+    body-model numbers must not depend on how many run)."""
+    import torch
+
     global _worker
+    torch.set_num_threads(1)
     _worker = _Worker(config, out)
 
 
@@ -323,15 +325,22 @@ def generate(out, config: SynthConfig = SynthConfig(), processes: int | None = N
     written = 0
     total = sum(config.frames_of(subject) for subject, _ in units) * len(CAMERAS)
     with progress_bar(total, unit="img", desc=f"SynthH36M {config.size}", disable=not progress) as bar:
-        if processes == 1:
+        if processes == 1:  # here: the caller's torch gets its thread count back afterwards
+            import torch
+
+            caller_threads = torch.get_num_threads()
             _init_worker(config, out)
             results = map(_run_unit, units)
         else:
             pool = multiprocessing.get_context("spawn").Pool(processes, _init_worker, (config, out))
             results = pool.imap_unordered(_run_unit, units)
-        for frames in results:
-            written += frames
-            bar.update(frames)
+        try:
+            for frames in results:
+                written += frames
+                bar.update(frames)
+        finally:
+            if processes == 1:
+                torch.set_num_threads(caller_threads)
         if processes > 1:
             pool.close()
             pool.join()
