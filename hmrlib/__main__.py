@@ -8,10 +8,12 @@ and exit with status 2 (``--debug`` shows their traceback); anything else keeps 
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from hmrlib.constants import PROFILES, VARIANTS
 
+DEFAULT_PROFILE_HELP = "default: $HMRLIB_PROFILE, else gpu where torch sees CUDA, else cpu"
 MAIN_JOB_NOTEBOOKS = ("01_preprocessing.ipynb", "02_training_ablation.ipynb", "03_visualisation.ipynb")
 
 
@@ -69,9 +71,10 @@ def _contact_sheet(args):
 
 def _train(args):
     from hmrlib.train import Trainer, profile
-    from hmrlib.train.config import override
+    from hmrlib.train.config import default_profile, override
     from hmrlib.train.trainer import end_distributed
 
+    args.profile = args.profile or default_profile()
     config = profile(args.profile, args.variant, args.seed, data_root=args.data, pretrained=args.pretrained)
     for assignment in args.set:
         config = override(config, assignment)
@@ -122,9 +125,14 @@ def _submission(args):
 
 def _ablation(args):
     from hmrlib.train.ablation import run_ablation
+    from hmrlib.train.config import default_profile
 
     table = run_ablation(
-        args.profile, seeds=args.seeds, data_root=args.data, runs_dir=args.runs, pretrained=args.pretrained
+        args.profile or default_profile(),
+        seeds=args.seeds,
+        data_root=args.data,
+        runs_dir=args.runs,
+        pretrained=args.pretrained,
     )
     print(table.to_string(index=False))
 
@@ -159,8 +167,9 @@ def _predict(args):
 
 def _doctor(args):
     from hmrlib.present.doctor import report
+    from hmrlib.train.config import default_profile
 
-    report(args.profile or _default_profile(), data_root=args.data, steps=args.steps)
+    report(args.profile or default_profile(), data_root=args.data, steps=args.steps)
 
 
 def _fetch_weights(args):
@@ -177,12 +186,6 @@ def _browser(args):
     print(f"browser for the JupyterLab test: {ensure_browser(install=not args.no_install)}")
 
 
-def _default_profile() -> str:
-    import torch
-
-    return "gpu" if torch.cuda.is_available() else "cpu"
-
-
 def _reproduce(args):
     """The main job: body-model picture, SynthH36M, its contact sheet, then notebooks 01 (data),
     02 (training, the Table 1 ablation: cpu profile, or gpu with CUDA) and 03 (meshes, viewer,
@@ -190,26 +193,36 @@ def _reproduce(args):
     from hmrlib.data.synth import SynthConfig, generate
     from hmrlib.present.contact_sheet import contact_sheet
     from hmrlib.present.notebooks import execute_notebook
+    from hmrlib.train.config import default_profile
+
+    started, took = time.perf_counter(), {}
+
+    def part_done(name):
+        took[name] = time.perf_counter() - sum(took.values()) - started
 
     args.runs.mkdir(parents=True, exist_ok=True)
     args.model, args.out = None, args.runs / "body_model.png"
     _show_body(args)
+    part_done("body-model picture")
     data = args.data or Path(os.environ.get("HMRLIB_DATA", f"data/synth_{args.size}"))
     if not (data / "synth_manifest.json").exists() and (data / "H36M_data_st").is_dir():
         print(f"using the course data in {data}")
     else:
-        generate(data, SynthConfig(size=args.size))
+        generate(data, SynthConfig(size=args.size))  # one process per core
         contact_sheet(data, args.runs / "synth_contact_sheet.png", frame=1)
         print(f"wrote {args.runs / 'synth_contact_sheet.png'}")
+        part_done(f"SynthH36M {args.size}")
     # absolute paths: the notebooks' kernels start in notebooks/, as JupyterLab starts them
     env = {
         "HMRLIB_DATA": str(data.resolve()),
         "HMRLIB_RUNS": str((args.runs / "ablation").resolve()),
         "HMRLIB_PREDICT_OUT": str((args.runs / "predict").resolve()),
     }
+    profile = default_profile()
     for notebook in MAIN_JOB_NOTEBOOKS:
-        print(f"running notebooks/{notebook}", flush=True)
+        print(f"running notebooks/{notebook}" + (f" (profile {profile})" if notebook.startswith("02") else ""))
         execute_notebook(notebook, args.runs / "notebooks", env, echo=True)
+        part_done(f"notebook {notebook[:2]}")
     tables = sorted((args.runs / "ablation").glob("*/table1.md"))
     print("\nthe main job is done; what it left:")
     for what, where in (
@@ -224,6 +237,8 @@ def _reproduce(args):
         ("checkpoints", f"{args.runs / 'ablation'}/<profile>/<variant>/seed<k>/checkpoints/best.pt"),
     ):
         print(f"  {what}: {where}")
+    parts = ", ".join(f"{name} {seconds / 60:.1f}" for name, seconds in took.items())
+    print(f"  time (min): {parts}; all {sum(took.values()) / 60:.1f} (profile {profile})", flush=True)
 
 
 def _add_pretrained_argument(command):
@@ -281,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="train one Table 1 variant (resumes from the run folder's last checkpoint)"
     )
-    train.add_argument("--profile", choices=PROFILES, default="cpu")
+    train.add_argument("--profile", choices=PROFILES, default=None, help=DEFAULT_PROFILE_HELP)
     train.add_argument("--variant", choices=list(VARIANTS), default="resnext_supergat_disc")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument(
@@ -323,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
 
     ablation = commands.add_parser("ablation", help="train the three Table 1 variants and write Table 1")
-    ablation.add_argument("--profile", choices=PROFILES, default="cpu")
+    ablation.add_argument("--profile", choices=PROFILES, default=None, help=DEFAULT_PROFILE_HELP)
     ablation.add_argument("--seeds", type=int, default=1)
     ablation.add_argument(
         "--data", type=Path, default=None, help="course-layout root (default: the profile's, data/synth_small)"
@@ -352,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="check this machine before a long job: versions, GPU, rendering, "
         "weights, SMPL, data, and timed training steps of each variant",
     )
-    doctor.add_argument("--profile", choices=PROFILES, default=None, help="default: gpu with CUDA, else cpu")
+    doctor.add_argument("--profile", choices=PROFILES, default=None, help=DEFAULT_PROFILE_HELP)
     doctor.add_argument("--data", type=Path, default=None, help="course-layout root (default: the profile's)")
     doctor.add_argument("--steps", type=int, default=20, help="timed training steps per variant")
     doctor.set_defaults(run=_doctor)

@@ -72,3 +72,31 @@ def test_a_saved_configuration_with_unknown_settings_is_refused_by_name():
     values = profile("tiny").to_dict()
     del values["optim"]["head_lr_scale"]  # written before the setting existed: its default
     assert TrainConfig.from_dict(values).optim.head_lr_scale == 1.0
+
+
+def test_cpu_cpu_long_and_gpu_are_one_recipe_at_three_sizes():
+    """Rules out a `gpu` profile with a recipe of its own (it trained with the paper's optimiser
+    settings and learned nothing in 400 steps): the three differ only in what RecipeSize chooses
+    and the intervals derived from the length; `paper` keeps none of the recipe."""
+    from dataclasses import replace
+
+    from hmrlib.train.config import RECIPE_SIZES
+
+    def without_size(config):
+        size = RECIPE_SIZES["cpu"]
+        config = replace(
+            config,
+            data=replace(config.data, image_size=size.image_size, workers=size.workers),
+            optim=replace(config.optim, batch_size=size.batch_size, iterations=size.iterations),
+            val_every=0,
+            checkpoint_every=0,
+        )
+        return config.to_dict()
+
+    cpu = without_size(profile("cpu"))
+    assert without_size(profile("cpu-long")) == cpu and without_size(profile("gpu")) == cpu
+    gpu = profile("gpu")
+    assert (gpu.data.image_size, gpu.optim.batch_size) == (160, 64)
+    assert gpu.model.rotation == "6d" and gpu.loss.rotations == 100.0 and gpu.optim.head_lr_scale == 0.02
+    paper = profile("paper")
+    assert paper.model.rotation != "6d" and paper.loss.rotations == 0 and paper.optim.schedule == "constant"

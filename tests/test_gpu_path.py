@@ -152,3 +152,110 @@ def test_the_paper_profile_refuses_the_stand_in_and_missing_weights(course_layou
     assert result.returncode == 2, result.stderr
     assert "no ImageNet weights for" in result.stderr and "--pretrained none" in result.stderr
     assert str(tmp_path / "torch" / "hub" / "checkpoints") in result.stderr
+
+
+def test_a_non_finite_first_step_under_float16_is_skipped(tiny_root, tmp_path):
+    """Rules out lowering the GradScaler's scale before any scale() made one (an AssertionError:
+    'Attempted update but _scale is None') on the first step of a run or of a resumed run."""
+    trainer = Trainer(tiny(tiny_root, amp="float16", max_nonfinite_steps=3), tmp_path, progress=False)
+    poison(trainer, {0})
+    trainer.run()
+    log = pd.read_csv(tmp_path / "train_log.csv").set_index("step")
+    assert log.loc[1, "skipped"] == 1.0 and log.drop(1).skipped.eq(0).all()
+    assert trainer.scaler.get_scale() < 65536.0  # lowered by the skip
+
+
+def test_cuda_without_an_index_is_this_process_gpu(monkeypatch):
+    """Rules out passing torch.device('cuda') on to set_device, which needs an index."""
+    from hmrlib.train.trainer import choose_device
+
+    chosen = []
+    monkeypatch.setattr(torch.cuda, "set_device", lambda device: chosen.append(device))
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert choose_device("cuda") == torch.device("cuda", 1) and chosen == [torch.device("cuda", 1)]
+    assert choose_device("cuda:0") == torch.device("cuda", 0)
+
+
+def test_cuda_random_states_of_more_gpus_resume_on_fewer(monkeypatch):
+    """Rules out torch.cuda.set_rng_state_all, which sets every saved GPU's state and fails where
+    fewer GPUs are visible than the run was saved with."""
+    from hmrlib.train.checkpoint import restore_rng, rng_state
+
+    state = rng_state({})
+    state["cuda"] = [torch.full((8,), 1, dtype=torch.uint8), torch.full((8,), 2, dtype=torch.uint8)]
+    restored = {}
+
+    def set_rng_state(new_state, device=0):
+        if int(device) >= 1:
+            raise RuntimeError(f"invalid device ordinal {device}")
+        restored[int(device)] = new_state
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_rng_state", set_rng_state)
+    monkeypatch.setattr(torch.cuda.random, "set_rng_state", set_rng_state)
+    restore_rng(state, {})
+    assert list(restored) == [0] and torch.equal(restored[0], state["cuda"][0])
+
+
+def test_auto_precision_is_bfloat16_where_the_gpu_has_it(monkeypatch):
+    from hmrlib.train.trainer import autocast_dtype
+
+    assert autocast_dtype("auto", torch.device("cpu")) is None
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert autocast_dtype("auto", torch.device("cuda", 0)) == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert autocast_dtype("auto", torch.device("cuda", 0)) == torch.float16
+
+
+def test_out_of_memory_names_the_sizes_and_the_setting_that_lowers_them(tiny_root, tmp_path):
+    from hmrlib.train.trainer import OutOfMemory
+
+    trainer = Trainer(tiny(tiny_root, "resnet50"), tmp_path, progress=False)
+
+    def step(batch):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    trainer.step = step
+    with pytest.raises(OutOfMemory, match=r"batch size 4 and image size 32.*--set optim.batch_size=2"):
+        trainer.run()
+
+
+def test_one_default_profile_for_every_command_and_the_notebooks(monkeypatch):
+    """train, ablation, doctor and the notebooks choose alike: gpu where torch sees CUDA."""
+    import hmrlib.train
+    import hmrlib.train.ablation
+    from hmrlib.__main__ import main
+    from hmrlib.present.settings import notebook_settings
+
+    monkeypatch.delenv("HMRLIB_PROFILE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    chosen = []
+
+    class Chosen(Exception):
+        pass
+
+    def record(name, *args, **kwargs):
+        chosen.append(name)
+        raise Chosen
+
+    monkeypatch.setattr(hmrlib.train, "profile", record)
+    monkeypatch.setattr(hmrlib.train.ablation, "run_ablation", record)
+    monkeypatch.setattr("hmrlib.present.doctor.report", record)
+    for command in ("train", "ablation", "doctor"):
+        with pytest.raises(Chosen):
+            main([command])
+    assert chosen == ["gpu", "gpu", "gpu"] and notebook_settings().profile == "gpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert notebook_settings().profile == "cpu"
+
+
+def test_doctor_says_why_a_present_gpu_is_not_used(monkeypatch):
+    from hmrlib.present.doctor import unusable_gpu
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert unusable_gpu(nvidia_devices=[]) is None
+    monkeypatch.setattr(torch.version, "cuda", None)
+    assert "CPU build" in unusable_gpu(nvidia_devices=["/dev/nvidia0"])
+    monkeypatch.setattr(torch.version, "cuda", "13.0")
+    assert "driver" in unusable_gpu(nvidia_devices=["/dev/nvidia0"])

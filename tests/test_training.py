@@ -131,9 +131,13 @@ def test_a_tiny_configuration_overfits_one_batch(tiny_root, tmp_path):
 
 
 def test_two_process_ddp_on_gloo(tiny_root, tmp_path):
+    """Two ranks under torchrun: identical weights and noise after training, but disjoint shards
+    of the data and random streams of their own (rules out every rank drawing the same dropout
+    masks), and a non-finite loss on one rank only under AMP skipped by both (rules out a skip on
+    one rank leaving the ranks' collectives out of step: a hang until the timeout)."""
     import json
 
-    config = tiny(tiny_root)
+    config = replace(tiny(tiny_root), amp="bfloat16", ddp_timeout_s=120)
     (tmp_path / "config.json").write_text(json.dumps(config.to_dict()))
     script = tmp_path / "ddp_train.py"
     script.write_text(
@@ -142,6 +146,13 @@ def test_two_process_ddp_on_gloo(tiny_root, tmp_path):
         "from hmrlib.train.trainer import end_distributed\n"
         f"config = TrainConfig.from_dict(json.load(open({str(tmp_path / 'config.json')!r})))\n"
         f"trainer = Trainer(config, {str(tmp_path / 'run')!r}, progress=False)\n"
+        "seen, step = [], trainer.step\n"
+        "def recording_step(batch):\n"
+        "    seen.extend(batch['id'])\n"
+        "    if dist.get_rank() == 1 and trainer.iteration == 3:\n"
+        "        batch = dict(batch, image=batch['image'] * float('nan'))\n"
+        "    return step(batch)\n"
+        "trainer.step = recording_step\n"
         "trainer.run()\n"
         "flat = torch.cat([p.detach().flatten() for p in trainer.generator.parameters()])\n"
         "gathered = [torch.zeros_like(flat) for _ in range(dist.get_world_size())]\n"
@@ -150,6 +161,11 @@ def test_two_process_ddp_on_gloo(tiny_root, tmp_path):
         "noise = [torch.zeros(24) for _ in range(2)]\n"
         "dist.all_gather(noise, trainer.discriminator.noise_std.clone())\n"
         "assert torch.equal(noise[0], noise[1])\n"
+        "shards, draws = [None, None], [None, None]\n"
+        "dist.all_gather_object(shards, seen)\n"
+        "dist.all_gather_object(draws, torch.rand(8).tolist())\n"
+        "assert len(seen) == 12 * 4 and not set(shards[0][:24]) & set(shards[1][:24]), 'ranks read the same frames'\n"
+        "assert draws[0] != draws[1], 'ranks draw the same dropout masks'\n"
         "print('DDP-OK', dist.get_rank(), flush=True)\n"
         "del trainer\n"
         "gc.collect()\n"
@@ -170,6 +186,7 @@ def test_two_process_ddp_on_gloo(tiny_root, tmp_path):
     assert result.stdout.count("DDP-OK") == 2 and result.stdout.count("ENDED") == 2, output
     log = pd.read_csv(tmp_path / "run" / "train_log.csv")
     assert log.step.tolist() == list(range(1, 13))
+    assert log.skipped.tolist() == [0.0] * 3 + [1.0] + [0.0] * 8  # rank 0's loss was finite, yet it skipped
 
 
 def test_evaluate_and_submission_commands(tiny_root, tmp_path):

@@ -46,6 +46,26 @@ def _versions(say):
             say(f"  GPU {index}: {properties.name}, {properties.total_memory / 2**30:.0f} GiB")
     else:
         say(f"  no GPU: CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
+        problem = unusable_gpu()
+        if problem:
+            say(f"  GPU present but not usable: {problem}")
+
+
+def unusable_gpu(nvidia_devices=None) -> str | None:
+    """Why torch sees no CUDA device on a machine that has an NVIDIA GPU (its /dev/nvidia<N>
+    nodes), as one line with what to install; None where there is no such GPU or torch uses it."""
+    devices = sorted(Path("/dev").glob("nvidia[0-9]*")) if nvidia_devices is None else nvidia_devices
+    if not devices or torch.cuda.is_available():
+        return None
+    if torch.version.cuda is None:
+        return (
+            f"this torch {torch.__version__} is a CPU build; install a CUDA build of the same version "
+            "(pip install torch torchvision --index-url https://download.pytorch.org/whl/cu128, or your server's own)"
+        )
+    return (
+        f"torch {torch.__version__} is built for CUDA {torch.version.cuda} but cannot use the GPU: the NVIDIA "
+        f"driver is probably older than that CUDA needs; update the driver or install a torch built for an older CUDA"
+    )
 
 
 def _rendering(say):

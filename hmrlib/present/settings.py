@@ -7,7 +7,7 @@ folder holding hmrlib's source), never against the working directory:
   HMRLIB_DATA         the course-layout data root        default <repo>/data/synth_small
   HMRLIB_RUNS         the ablation runs                  default <repo>/runs/ablation
   HMRLIB_PREDICT_OUT  predictions on photographs         default <repo>/runs/predict
-  HMRLIB_PROFILE      the training profile               default gpu with CUDA, else cpu
+  HMRLIB_PROFILE      the training profile               default gpu with CUDA, else cpu (train.config.default_profile)
   HMRLIB_SEEDS        seeds per variant                  default 1
 
 A relative path in a variable is taken from the repository root too, so the same value works
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hmrlib.constants import REPO_ROOT
+from hmrlib.train.config import default_profile
 
 
 def repo_path(value: str | os.PathLike) -> Path:
@@ -43,16 +44,10 @@ class NotebookSettings:
 def notebook_settings() -> NotebookSettings:
     """The settings every notebook starts from (see the module docstring)."""
     env = os.environ
-    if "HMRLIB_PROFILE" in env:
-        profile = env["HMRLIB_PROFILE"]
-    else:
-        import torch
-
-        profile = "gpu" if torch.cuda.is_available() else "cpu"
     return NotebookSettings(
         data=repo_path(env.get("HMRLIB_DATA", "data/synth_small")),
         runs=repo_path(env.get("HMRLIB_RUNS", "runs/ablation")),
         predict_out=repo_path(env.get("HMRLIB_PREDICT_OUT", "runs/predict")),
-        profile=profile,
+        profile=default_profile(),
         seeds=int(env.get("HMRLIB_SEEDS", "1")),
     )

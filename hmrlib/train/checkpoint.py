@@ -92,8 +92,9 @@ def restore_rng(state: dict, generators: dict):
     random.setstate(_as_tuples(state["python"]))
     kind, keys, position, has_gauss, cached = state["numpy"]
     np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    if "cuda" in state and torch.cuda.is_available():  # a run saved with more GPUs resumes on fewer
+        for index, cuda_state in enumerate(state["cuda"][: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state, index)
     for name, generator in generators.items():
         generator.set_state(state["generators"][name])
 

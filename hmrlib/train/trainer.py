@@ -52,6 +52,10 @@ class TrainingDiverged(HmrlibError, RuntimeError):
     """The loss became NaN or inf; the message names the last good checkpoint."""
 
 
+class OutOfMemory(HmrlibError, RuntimeError):
+    """A training step did not fit in the device's memory; the message says what to lower."""
+
+
 class InfiniteBatches(torch.utils.data.Sampler):
     """Index batches, epoch after epoch; epoch e is a permutation seeded by (seed, e), split
     between ranks. Starting at ``start_step`` resumes the exact sequence."""
@@ -95,8 +99,10 @@ def process_group_backend(device: torch.device) -> str:
 def choose_device(device=None) -> torch.device:
     """The device asked for, else this process's GPU (LOCAL_RANK under torchrun), else the CPU."""
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    device = torch.device(device or (f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"))
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cuda":
+        if device.index is None:  # "cuda": this process's GPU
+            device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)  # NCCL collectives use the current device
     return device
 
@@ -156,10 +162,13 @@ def end_distributed() -> None:
 
 
 def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """The backbone's autocast dtype for TrainConfig.amp, or None for full precision."""
+    """The backbone's autocast dtype for TrainConfig.amp, or None for full precision. ``auto``:
+    bfloat16 on a GPU that supports it, else float16 (with a GradScaler); off on the CPU."""
     choices = {"off": None, "float16": torch.float16, "bfloat16": torch.bfloat16}
-    if amp == "auto":
-        return torch.float16 if device.type == "cuda" else None
+    if amp == "auto":  # bfloat16 where the GPU has it: float32's range, so no gradient scaling
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if amp not in choices:
         raise ConfigError(f"amp must be 'auto', 'off', 'float16' or 'bfloat16', got {amp!r}")
     return choices[amp]
@@ -253,6 +262,8 @@ class Trainer:
         discriminator = None
         if model.uses_discriminator:
             discriminator = PoseDiscriminator(noise_levels=model.disc_noise).to(self.device)
+        if self.rank > 0:  # dropout masks, attention negatives, input noise: each rank draws its own
+            torch.manual_seed(derive_seed(self.config.seed, "global", f"rank{self.rank}"))  # rank 0: as one process
         return generator.to(self.device), discriminator
 
     def _build_optimisers(self):
@@ -447,13 +458,17 @@ class Trainer:
         """True for a finite loss. Under AMP a non-finite one is an overflow that GradScaler's
         design skips: the step is left out (and the scale lowered) until max_nonfinite_steps come
         in a row; without AMP, or then, training stops, naming the last good checkpoint."""
-        if torch.isfinite(total):
+        finite = torch.isfinite(total).to(torch.int32)
+        if self.world > 1:  # every rank skips (or stops) together, or their collectives fall out of step
+            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+        if finite.item():
             self.nonfinite_in_a_row = 0
             return True
         self.nonfinite_in_a_row += 1
         if self.amp_dtype is None or self.nonfinite_in_a_row >= self.config.max_nonfinite_steps:
             self._stop(total, terms)
         if self.scaler.is_enabled():
+            self.scaler.scale(total)  # creates the scale where no step has yet (update needs one)
             self.scaler.update(self.scaler.get_scale() * self.scaler.get_backoff_factor())
         return False
 
@@ -469,6 +484,17 @@ class Trainer:
             f"step {self.iteration}: the loss is {total.item()} ({values}){in_a_row}; training stopped before "
             f"updating the weights. Last good checkpoint: {last or 'none yet'}"
         )
+
+    def _step_within_memory(self, batch: dict) -> dict:
+        try:
+            return self.step(batch)
+        except torch.OutOfMemoryError:
+            data, optim = self.config.data, self.config.optim
+            raise OutOfMemory(
+                f"the {self.device} ran out of memory at batch size {optim.batch_size} and image size "
+                f"{data.image_size}; lower them, e.g. --set optim.batch_size={max(1, optim.batch_size // 2)} "
+                f"or --set data.image_size={max(32, data.image_size // 2 // 16 * 16)}"
+            ) from None
 
     # -- validation and the loop -----------------------------------------------------------
     def validate(self) -> dict:
@@ -516,7 +542,7 @@ class Trainer:
         )
         batches = iter(loader)
         while self.iteration < cfg.optim.iterations:
-            values = self.step(next(batches))
+            values = self._step_within_memory(next(batches))
             self.iteration += 1
             for key, value in values.items():
                 running.setdefault(key, []).append(value)
