@@ -60,7 +60,7 @@ def cell_centres(cells: int, device=None) -> torch.Tensor:
 def project_to_crop(points: torch.Tensor, camera: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
     """(B, J, 3) camera-frame points -> (B, J, 2) in the crop's normalised coordinates: [-1, 1]
     from the crop's left/top edge to its right/bottom edge (grid_sample's align_corners=False,
-    x right, y down). camera (B, 4): fx, fy, cx, cy in pixels; box (B, 3): the crop's left, top
-    and side in whole pixels, as it was cut (pixel centres at integer coordinates)."""
+    x right, y down). camera (B, 4): fx, fy, cx, cy in pixels; box (B, 4): the crop's left, top,
+    width and height in whole pixels, as it was cut (pixel centres at integer coordinates)."""
     pixels = points[..., :2] / points[..., 2:].clamp(min=1e-3) * camera[:, None, :2] + camera[:, None, 2:]
     return (pixels - box[:, None, :2] + 0.5) / box[:, None, 2:] * 2 - 1

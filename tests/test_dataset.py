@@ -108,6 +108,20 @@ def test_cache_gives_the_same_crops(small_root, tmp_path):
     assert len(list((tmp_path / "cache").glob("*.u8"))) == 1
 
 
+def test_a_replaced_image_under_a_warm_crop_cache_is_cropped_anew(small_root, tmp_path):
+    """Rules out a crop cache keyed by the keys and boxes only: it served the old crops after a
+    JPEG was replaced (the index cache already looked at file times and sizes)."""
+    cache = tmp_path / "cache"
+    warm = H36MDataset(small_root, image_size=32, cache_dir=cache, progress=False)
+    before = warm.crop(3)
+    path = image_path(small_root, *warm.keys[3])
+    Image.fromarray(255 - np.asarray(Image.open(path))).save(path, quality=95)  # another picture, same name
+    again = H36MDataset(small_root, image_size=32, cache_dir=cache, progress=False)
+    uncached = H36MDataset(small_root, image_size=32)
+    assert np.array_equal(again.crop(3), uncached.crop(3)) and not np.array_equal(again.crop(3), before)
+    assert np.array_equal(again.crop(2), warm.crop(2))
+
+
 def test_crop_pads_and_maps_back():
     image = np.zeros((100, 200, 3), np.uint8)
     image[40:60, 10:30] = 255  # a white square near the left edge
@@ -131,31 +145,66 @@ def test_index_cache_notices_an_edited_file(small_root, tmp_path):
         H36MDataset(small_root, cache_dir=cache, progress=False)
 
 
-def course_crop(image, center, side, size):
-    """The course's data code's arithmetic, written out: int() of the corner and of the side,
-    the box cut from a zero-padded copy, then resized."""
-    left, top, side = int(center[0] - side / 2), int(center[1] - side / 2), int(side)
-    canvas = np.zeros((side, side, 3), np.uint8)
-    for y in range(side):
-        for x in range(side):
-            if 0 <= top + y < image.shape[0] and 0 <= left + x < image.shape[1]:
-                canvas[y, x] = image[top + y, left + x]
-    return np.array(Image.fromarray(canvas).resize((size, size), Image.BILINEAR, reducing_gap=2.0))
+def spin_crop(image, center, scale, res):
+    """The course skeleton's data/util.py crop() (SPIN's), rotation 0, written out as it is:
+    get_transform, transform(..., invert=1) with its int() and +1, the corners -1, the box
+    filled from a zero canvas; then resized to res x res with PIL's bilinear filter."""
+    h = 200 * scale
+    t = np.zeros((3, 3))
+    t[0, 0], t[1, 1] = float(res) / h, float(res) / h
+    t[0, 2], t[1, 2] = res * (-float(center[0]) / h + 0.5), res * (-float(center[1]) / h + 0.5)
+    t[2, 2] = 1
+
+    def transform(pt):
+        new_pt = np.dot(np.linalg.inv(t), np.array([pt[0] - 1, pt[1] - 1, 1.0]).T)
+        return new_pt[:2].astype(int) + 1
+
+    ul = np.array(transform([1, 1])) - 1
+    br = np.array(transform([res + 1, res + 1])) - 1
+    new_img = np.zeros([br[1] - ul[1], br[0] - ul[0], 3], dtype=np.uint8)
+    new_x = max(0, -ul[0]), min(br[0], len(image[0])) - ul[0]
+    new_y = max(0, -ul[1]), min(br[1], len(image)) - ul[1]
+    old_x = max(0, ul[0]), min(len(image[0]), br[0])
+    old_y = max(0, ul[1]), min(len(image), br[1])
+    new_img[new_y[0] : new_y[1], new_x[0] : new_x[1]] = image[old_y[0] : old_y[1], old_x[0] : old_x[1]]
+    return np.array(Image.fromarray(new_img).resize((res, res), Image.BILINEAR, reducing_gap=2.0)), (ul, br)
 
 
-@pytest.mark.parametrize("center, side", [((100.7, 50.2), 81.9), ((10.3, 20.6), 40.5), ((150.5, 90.5), 33.99)])
-def test_boxes_are_cut_as_the_courses_code_cuts_them(center, side):
+@pytest.mark.parametrize(
+    "center, side", [((100.7, 50.2), 81.9), ((10.3, 20.6), 40.5), ((150.5, 90.5), 33.99), ((60.25, 70.75), 50.5)]
+)
+def test_boxes_are_cut_as_the_courses_crop_cuts_them(center, side):
+    """Rules out hmrlib's earlier int() of the corner and of the side (a side one pixel short
+    where SPIN's corners truncate apart) and rounding: the crop equals the course's, pixel for pixel."""
     image = np.random.default_rng(0).integers(0, 256, (120, 200, 3), dtype=np.uint8)
-    snapped = course_box(center, side)
-    assert np.array_equal(crop_square(image, *snapped, 32), course_crop(image, center, side, 32))
+    expected, (ul, br) = spin_crop(image, center, side / 200, 224)
+    cut = course_box(center, side)
+    assert pixel_box(*cut) == (ul[0], ul[1], br[0] - ul[0], br[1] - ul[1])
+    assert np.array_equal(crop_square(image, *cut, 224), expected)
     if center == (10.3, 20.6):  # a corner left of the image: int() truncates towards zero, -9.95 -> -9
-        assert pixel_box(*snapped)[0] == -9
-    assert not np.array_equal(crop_square(image, center, side, 32), course_crop(image, center, side, 32))
+        assert pixel_box(*cut)[0] == -9
+
+
+def test_the_courses_box_is_often_a_pixel_longer_and_sometimes_not_square():
+    rng = np.random.default_rng(1)
+    boxes = [(rng.uniform(50, 950, 2), rng.uniform(100, 600)) for _ in range(500)]
+    sizes = np.array([pixel_box(*course_box(c, s))[2:] for c, s in boxes])
+    longer = np.mean(sizes[:, 0] == np.array([int(s) + 1 for _, s in boxes]))
+    assert 0.2 < longer < 0.8 and 0.1 < np.mean(sizes[:, 0] != sizes[:, 1]) < 0.8
+
+
+def test_a_course_box_maps_crop_pixels_back_onto_the_image():
+    center, side = course_box((100.7, 50.2), 81.9)
+    to_image = crop_to_image(center, side, 224)
+    left, top, width, height = pixel_box(center, side)
+    corners = to_image @ np.array([[-0.5, -0.5, 1.0], [223.5, 223.5, 1.0]]).T
+    assert np.allclose(corners[:2].T, [[left - 0.5, top - 0.5], [left + width - 0.5, top + height - 0.5]])
 
 
 def test_the_dataset_cuts_its_boxes_the_courses_way_unless_told_to_round(small_root):
     truncated, rounded = H36MDataset(small_root), H36MDataset(small_root, box_rounding="round")
     center, side = rounded.box(0)
-    assert np.allclose(truncated.box(0)[0], course_box(center, side)[0]) and truncated.box(0)[1] == int(side)
+    assert np.allclose(truncated.box(0)[0], course_box(center, side)[0])
+    assert np.array_equal(truncated.box(0)[1], course_box(center, side)[1])
     with pytest.raises(ValueError, match="box_rounding"):
         H36MDataset(small_root, box_rounding="floor")

@@ -270,3 +270,15 @@ def test_the_heads_learning_rate_is_scaled_and_the_backbone_keeps_its_own(tiny_r
     assert {id(p) for p in heads_group["params"]} == {id(p) for p in heads}
     trainer.run()
     assert heads_group["lr"] == pytest.approx(0.1 * backbone_group["lr"]) and backbone_group["lr"] > 0
+
+
+def test_validating_does_not_change_the_training(tiny_root, tmp_path):
+    """Rules out a validation that draws from the global RNG (a DataLoader without its own
+    generator draws its seed there): the dropout masks after it, hence the run, depended on
+    val_every."""
+    logs = []
+    for val_every in (4, 12):
+        run = tmp_path / f"val{val_every}"
+        Trainer(replace(tiny(tiny_root), val_every=val_every), run, progress=False).run()
+        logs.append(pd.read_csv(run / "train_log.csv").loss.to_numpy())
+    assert np.array_equal(logs[0], logs[1])

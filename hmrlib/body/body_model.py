@@ -62,7 +62,8 @@ class BodyModel(nn.Module):
     """A smplx SMPL layer with no parameters of its own: every call passes all inputs.
 
     ``forward(global_orient (B,3), body_pose (B,69), betas (B,10), transl (B,3))`` returns
-    :class:`BodyOutput`. Inputs are axis-angle; the batch size is free.
+    :class:`BodyOutput` on the model's device, wherever the inputs are. Inputs are axis-angle;
+    the batch size is free.
     """
 
     def __init__(self, smpl: smplx.SMPL, source: str, is_standin: bool):
@@ -92,8 +93,9 @@ class BodyModel(nn.Module):
         ):
             if value.shape != (batch, width):
                 raise ValueError(f"{name} must have shape ({batch}, {width}), got {tuple(value.shape)}")
-        if transl is None:
-            transl = global_orient.new_zeros(batch, 3)
+        device = self.smpl.v_template.device  # inputs from anywhere (a dataset's CPU labels on a GPU)
+        global_orient, body_pose, betas = global_orient.to(device), body_pose.to(device), betas.to(device)
+        transl = global_orient.new_zeros(batch, 3) if transl is None else transl.to(device)
         out = self.smpl(global_orient=global_orient, body_pose=body_pose, betas=betas, transl=transl)
         return BodyOutput(vertices=out.vertices, joints=out.joints[:, :NUM_JOINTS])
 

@@ -18,7 +18,7 @@ from hmrlib.data.files import BadSampleError, load_image
 from hmrlib.data.h36m import image_path
 from hmrlib.progress import progress_bar
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: boxes may be (width, height); keyed by the images' sizes and times
 
 
 class CropCache:
@@ -37,7 +37,9 @@ class CropCache:
         cls, cache_dir, root, keys: list, boxes: list, image_size: int, progress: bool = True
     ) -> "CropCache":
         """The cache of ``keys`` (each (subject, sequence, frame)) cropped to ``boxes`` (each
-        (centre (2,), side)); built on first use, then reused while keys, boxes and size match."""
+        (centre (2,), side or (width, height))); built on first use, then reused while the keys,
+        boxes, size and every image file (its size and modification time) match: an image
+        replaced under a warm cache makes a new one."""
         cache_dir, root = Path(cache_dir), Path(root)
         text = json.dumps(
             [
@@ -45,7 +47,11 @@ class CropCache:
                 str(root.resolve()),
                 image_size,
                 keys,
-                [[*np.asarray(c).tolist(), float(s)] for c, s in boxes],
+                [
+                    [*np.asarray(c, dtype=np.float64).tolist(), *np.atleast_1d(s).astype(np.float64).tolist()]
+                    for c, s in boxes
+                ],
+                [_file_stamp(image_path(root, *key)) for key in keys],
             ]
         )
         name = cache_dir / f"crops_{image_size}_{hashlib.sha1(text.encode()).hexdigest()[:16]}"
@@ -92,6 +98,16 @@ class CropCache:
         meta_path.write_text(
             json.dumps({"kept": len(keys) - len(bad), "bad": [(keys[i], path, problem) for i, path, problem in bad]})
         )
+
+
+def _file_stamp(path: Path) -> tuple[int, int]:
+    """(size in bytes, modification time in ns) of a file; (-1, -1) for a missing one (the cache
+    build reports it as a bad sample)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return -1, -1
+    return stat.st_size, stat.st_mtime_ns
 
 
 class _CropJobs(torch.utils.data.Dataset):

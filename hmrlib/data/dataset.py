@@ -6,7 +6,7 @@ Each item is a dict:
   center_img (2), scale_img () — the box; id — 'S9/Walking.54138969/12.npz' (submission id)
   action — the H36M action without its repetition number; vertices (V, 3), joints (24, 3) when
   ``with_vertices`` (camera frame, metres, from the body layer); camera (4) fx, fy, cx, cy and
-  crop_box (3) left, top, side in pixels when ``with_camera`` (for 2D supervision).
+  crop_box (4) left, top, width, height in pixels when ``with_camera`` (for 2D supervision).
 
 Labels use smplx's names throughout (``labels()``, ``params``); the course's names appear only
 where files are read (hmrlib.data.files) and written (the submission).
@@ -294,10 +294,10 @@ class H36MDataset(torch.utils.data.Dataset):
             action=action_name(self.keys[index][1]),
         )
         if self.camera_params is not None:
-            left, top, side = pixel_box(*self.box(index))
+            left, top, width, height = pixel_box(*self.box(index))
             item.update(
                 camera=torch.from_numpy(self.camera_params[index]),
-                crop_box=torch.tensor([left, top, side], dtype=torch.float32),
+                crop_box=torch.tensor([left, top, width, height], dtype=torch.float32),
             )
         if self.body_model is not None and self.has_labels:
             with torch.no_grad():

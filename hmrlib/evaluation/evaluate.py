@@ -33,7 +33,12 @@ def predict(generator, dataset, indices=None, batch_size: int = 32, device=None,
     was_training = generator.training
     generator.eval()
     loader = torch.utils.data.DataLoader(
-        torch.utils.data.Subset(dataset, indices.tolist()), batch_size=batch_size, num_workers=workers
+        torch.utils.data.Subset(dataset, indices.tolist()),
+        batch_size=batch_size,
+        num_workers=workers,
+        # starting a loader draws a seed: not from the global RNG, or a validation during training
+        # would change the dropout masks after it (and the run would depend on val_every)
+        generator=torch.Generator(),
     )
     poses, betas = [], []
     for batch in loader:

@@ -22,7 +22,7 @@ def load_variants(ablation_dir, seed: int = 0) -> dict[str, TrainedModel]:
         folder = Path(ablation_dir) / variant / f"seed{seed}" / "checkpoints"
         path = folder / "best.pt" if (folder / "best.pt").exists() else latest(folder) if folder.exists() else None
         if path is not None:
-            trained[variant] = load_trained(path, device="cpu")
+            trained[variant] = load_trained(path)  # on the GPU where there is one
     return trained
 
 
@@ -59,7 +59,7 @@ def side_by_side(dataset, predictions: dict, body, indices, sample_numbers, titl
             return picture if zoom_size is None else crop_square(picture, *box, zoom_size)
 
         with torch.no_grad():
-            truth = body(**labels).vertices[0].numpy()
+            truth = body(**labels).vertices[0].cpu().numpy()
         row[0].imshow(
             zoomed(
                 renderer.render([(truth, body.faces, GROUND_TRUTH_COLOUR)], intrinsics, background=image, alpha=0.6)[0]
@@ -73,6 +73,7 @@ def side_by_side(dataset, predictions: dict, body, indices, sample_numbers, titl
                         torch.as_tensor(p["pose"][n])[None], torch.as_tensor(p["betas"][n])[None], labels["transl"]
                     )
                     .vertices[0]
+                    .cpu()
                     .numpy()
                 )
             ax.imshow(

@@ -17,12 +17,12 @@ def preprocessing_steps(dataset: H36MDataset, index: int, ax_row):
 
     image = dataset.image(index)
     center, side = dataset.box(index)
-    left, top, side_px = pixel_box(center, side)
+    left, top, width, height = pixel_box(center, side)
     ax_row[0].imshow(image)
-    ax_row[0].add_patch(plt.Rectangle((left, top), side_px, side_px, fill=False, color="lime", lw=1.5))
-    ax_row[0].set_title(f"{dataset.sample_id(index)}\nbox {side_px} px", fontsize=9)
-    ax_row[1].imshow(crop_square(image, center, side, side_px))
-    ax_row[1].set_title("square box, zero-padded", fontsize=9)
+    ax_row[0].add_patch(plt.Rectangle((left, top), width, height, fill=False, color="lime", lw=1.5))
+    ax_row[0].set_title(f"{dataset.sample_id(index)}\nbox {width}x{height} px", fontsize=9)
+    ax_row[1].imshow(crop_square(image, center, side, max(width, height)))
+    ax_row[1].set_title("the box, zero-padded", fontsize=9)
     ax_row[2].imshow(crop_square(image, center, side, dataset.image_size))
     ax_row[2].set_title(f"resized to {dataset.image_size}x{dataset.image_size}", fontsize=9)
     ax_row[3].imshow(dataset[index]["image"].permute(1, 2, 0).numpy())
@@ -39,7 +39,7 @@ def ground_truth_overlay(dataset: H36MDataset, index: int, body_model, alpha: fl
         out = body_model(**dataset.labels(index))
     intrinsics = dataset.intrinsics(index)
     image, _ = Renderer().render(
-        [(out.vertices[0].numpy(), body_model.faces, (0.95, 0.45, 0.3, 1.0))],
+        [(out.vertices[0].cpu().numpy(), body_model.faces, (0.95, 0.45, 0.3, 1.0))],
         intrinsics,
         background=dataset.image(index),
         alpha=alpha,

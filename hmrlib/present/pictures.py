@@ -15,7 +15,7 @@ def body_picture(model_path=None, size: int = 480) -> np.ndarray:
     poses = torch.from_numpy(np.stack([np.zeros(72), STRIDE_AND_WAVE])).float()
     with torch.no_grad():
         out = model.mesh(poses, torch.zeros(2, model.num_betas))
-    vertices = out.vertices.numpy()
+    vertices = out.vertices.cpu().numpy()
     intrinsics = Intrinsics.from_fov(size, size, fov_deg=40.0)
     views = [(0, 0.0), (0, 90.0), (1, 0.0), (1, 35.0)]
     renderer, tiles = Renderer(), []

@@ -63,7 +63,7 @@ class MeshViewer:
             k: float(v[0])
             for k, v in all_metrics(predicted.vertices, truth.vertices, predicted.joints, truth.joints).items()
         }
-        return index, truth.vertices[0].numpy(), predicted.vertices[0].numpy(), metrics
+        return index, truth.vertices[0].cpu().numpy(), predicted.vertices[0].cpu().numpy(), metrics
 
     def render(self) -> np.ndarray:
         index, truth, predicted, self.current_metrics = self.meshes()
