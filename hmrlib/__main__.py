@@ -333,8 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "--h36m-regressor",
                 type=Path,
                 default=None,
-                help="J_regressor_h36m.npy (17 x 6890): also report Human3.6M protocols 1 (MPJPE, 17 joints) "
-                "and 2 (PA-MPJPE, 14 joints), as SPIN does",
+                help="J_regressor_h36m.npy (17 x 6890): also report Human3.6M's MPJPE (protocol 1) and PA-MPJPE "
+                "(protocol 2) over SPIN's 14 joints, pelvis-aligned, as SPIN's eval.py computes them",
             )
 
     ablation = commands.add_parser("ablation", help="train the three Table 1 variants and write Table 1")

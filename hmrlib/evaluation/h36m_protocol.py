@@ -2,9 +2,12 @@
 
 hmrlib's own ``mpjpe_mm`` / ``pa_mpjpe_mm`` use the body model's 24 SMPL joints (see
 :mod:`hmrlib.evaluation.metrics`). Published Human3.6M numbers instead regress 17 Human3.6M
-joints from the mesh with ``J_regressor_h36m.npy`` (17 x 6890, from SPIN's data files): protocol 1
-is MPJPE over those 17 joints after aligning the pelvis (Human3.6M joint 0); protocol 2 is
-PA-MPJPE over the 14 of them that SPIN keeps (``H36M_TO_J14``). Without the file nothing changes.
+joints from the mesh with ``J_regressor_h36m.npy`` (17 x 6890, from SPIN's data files) and, as
+SPIN's eval.py does for Human3.6M, score the 14 of them it keeps (``H36M_TO_J14``) after moving
+both pelvises (Human3.6M joint 0, itself not among the 14) to the origin: MPJPE (reported by
+SPIN, HMR and PyMAF under protocol 1) and PA-MPJPE (protocol 2's reconstruction error). The
+protocols differ in which frames they score, which this function does not choose. Without the
+file nothing changes.
 """
 
 from pathlib import Path
@@ -50,8 +53,9 @@ def h36m_protocols(predicted_vertices, target_vertices, regressor: torch.Tensor)
     regressor = regressor.to(predicted_vertices)
     predicted = torch.einsum("jv,bvc->bjc", regressor, predicted_vertices)  # (B, 17, 3)
     target = torch.einsum("jv,bvc->bjc", regressor, target_vertices)
-    predicted, target = predicted - predicted[:, :1], target - target[:, :1]  # Human3.6M joint 0: pelvis
+    predicted = (predicted - predicted[:, :1])[:, H36M_TO_J14]  # (B, 14, 3); Human3.6M joint 0: pelvis
+    target = (target - target[:, :1])[:, H36M_TO_J14]
     return {
         "mpjpe_p1_mm": 1000 * (predicted - target).norm(dim=-1).mean(1),
-        "pa_mpjpe_p2_mm": pa_mpjpe(predicted[:, H36M_TO_J14], target[:, H36M_TO_J14]),
+        "pa_mpjpe_p2_mm": pa_mpjpe(predicted, target),
     }
