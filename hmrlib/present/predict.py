@@ -42,13 +42,15 @@ class ImageReadError(HmrlibError, ValueError):
 
 def read_rgb(path) -> np.ndarray:
     """(H, W, 3) uint8 from any PIL-readable image: alpha composited on white, grey expanded,
-    16-bit scaled to 8 bits."""
+    16-bit mapped from its range 0-65535 to 0-255 (rounded v / 257; not stretched by the image's
+    own maximum, which would brighten a dark picture)."""
     try:
         with Image.open(path) as image:
             image.load()
             if image.mode in ("I;16", "I;16B", "I;16L", "I"):
                 array = np.asarray(image, dtype=np.float64)
-                image = Image.fromarray((255 * array / max(array.max(), 1)).astype(np.uint8))
+                top = 65535.0 if array.max() <= 65535 else array.max()  # 'I' may hold 32-bit values
+                image = Image.fromarray(np.rint(255 * np.clip(array, 0, None) / top).astype(np.uint8))
             if image.mode in ("RGBA", "LA", "P"):
                 image = image.convert("RGBA")
                 white = Image.new("RGBA", image.size, (255, 255, 255, 255))
