@@ -138,16 +138,24 @@ def _ablation(args):
 
 
 def _predict(args):
-    from hmrlib.present.predict import parse_bbox, predict_files
+    from hmrlib.errors import HmrlibError
+    from hmrlib.present.predict import parse_bbox
+    from hmrlib.present.predict_inputs import expand_inputs, predict_files
     from hmrlib.train.trained import load_trained
 
     bbox = parse_bbox(args.bbox) if args.bbox else None
+    try:  # before any work: an --out that cannot be written would waste it all
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / ".hmrlib_write_test").touch()
+        (args.out / ".hmrlib_write_test").unlink()
+    except OSError as err:
+        raise HmrlibError(f"--out {args.out}: cannot write there ({err.strerror or err})") from None
     trained = load_trained(args.checkpoint, device=args.device)
     detector = None
     if bbox is None:
         from hmrlib.present.detect import PersonDetector
 
-        detector = PersonDetector(max_people=args.max_people)
+        detector = PersonDetector(max_people=args.max_people or None)
     written, failed = predict_files(
         trained.generator,
         trained.body,
@@ -158,10 +166,13 @@ def _predict(args):
         detector=detector,
         batch_size=args.batch_size,
         smoothing=not args.no_smoothing,
+        max_megapixels=args.max_megapixels,
     )
-    print(f"wrote {len(written)} files to {args.out}")
+    inputs = len(expand_inputs(args.images))
+    print(f"predict: {inputs - len(failed)} of {inputs} inputs done ({len(written)} files in {args.out})", end="")
+    print(f"; {len(failed)} skipped:" if failed else "")
     for path, problem in failed:
-        print(f"skipped {path}: {problem}")
+        print(f"  skipped {path}: {problem}")
     return 1 if failed else 0
 
 
@@ -355,7 +366,19 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("images", nargs="+", type=Path, help="image files, folders of images, or videos (.mp4, ...)")
     pred.add_argument("--checkpoint", type=Path, required=True)
     pred.add_argument("--bbox", default=None, help="x,y,w,h of the one person, in pixels (default: detect people)")
-    pred.add_argument("--max-people", type=int, default=4, help="at most this many people an image, largest first")
+    pred.add_argument(
+        "--max-people",
+        type=int,
+        default=0,
+        help="at most this many people an image (default 0: everybody found); people are numbered "
+        "_p0, _p1, ... from the largest box to the smallest",
+    )
+    pred.add_argument(
+        "--max-megapixels",
+        type=float,
+        default=150.0,
+        help="refuse larger images before decoding them (default 150: 450 MB decoded)",
+    )
     pred.add_argument("--batch-size", type=int, default=16, help="crops through the network at once")
     pred.add_argument("--device", default=None, help="cpu or cuda (default: cuda when there is one)")
     pred.add_argument("--no-smoothing", action="store_true", help="videos: no temporal smoothing of the parameters")

@@ -54,3 +54,42 @@ def test_help_is_light():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def module_graph() -> dict[str, set[str]]:
+    """hmrlib's modules and the hmrlib modules each imports (at the top or inside a function;
+    ``from hmrlib.x import y`` counts as importing hmrlib.x.y where y is a module)."""
+    graph = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        module = ".".join(("hmrlib", *(parts[:-1] if parts[-1] == "__init__" else parts)))
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("hmrlib"):
+                for alias in node.names:
+                    is_module = (PACKAGE.parent / f"{node.module}.{alias.name}".replace(".", "/")).with_suffix(".py")
+                    imported.add(f"{node.module}.{alias.name}" if is_module.exists() else node.module)
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names if alias.name.startswith("hmrlib.")}
+        graph[module] = imported - {module}
+    return graph
+
+
+def test_no_two_modules_import_each_other_directly_or_around_a_circle():
+    """Between layers the rule above rules circles out; this finds them between files of one
+    layer too (present/predict and present/video once imported each other)."""
+    graph, circles = module_graph(), []
+
+    def visit(module, trail):
+        for imported in sorted(graph.get(module, ())):
+            if imported in trail:
+                circles.append(" -> ".join([*trail[trail.index(imported) :], imported]))
+            elif imported not in done:
+                visit(imported, [*trail, imported])
+        done.add(module)
+
+    done: set[str] = set()
+    for module in sorted(graph):
+        if module not in done:
+            visit(module, [module])
+    assert not circles, "\n".join(sorted(set(circles)))

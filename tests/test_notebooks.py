@@ -11,6 +11,7 @@ def test_preprocessing_notebook_runs_on_the_tiny_set(tiny_root, tmp_path, capfd)
     assert "[01_preprocessing.ipynb] cell 1/4: import matplotlib.pyplot as plt" in shown
     assert "[01_preprocessing.ipynb] cell 4/4: table = sample_table(dataset)" in shown
     assert "SynthH36M (synthetic, looks 2): 720 frames" in shown
+    assert "without encryption" not in shown  # the kernel runs over local sockets, not TCP
     outputs = outputs_of(notebook)
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]

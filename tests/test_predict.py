@@ -199,3 +199,148 @@ def test_the_smoother_follows_a_motion_and_removes_its_noise():
     assert np.corrcoef(elbow, clean)[0, 1] > 0.99 and jitter(elbow) > 0.5 * jitter(clean)
     assert jitter(smooth_pose) < 0.5 * jitter(pose) and jitter(smooth_betas) < 0.5 * jitter(betas)
     assert np.abs(smooth_betas.mean(0) - betas.mean(0)).max() < 0.02
+
+
+def test_every_input_is_accounted_for_whatever_fails(checkpoint, tiny_root, tmp_path, capsys):
+    """A folder of inputs that fail in every way beside good ones: an image too large to hold
+    (refused from its header), an error of any class from the detector on one image, a video cut
+    short, same-stem inputs from two folders and of two kinds. Each failure is one line naming
+    the file, the rest is done with outputs of their own, and the exit status says so. Rules out
+    the traceback that one unexpected exception class used to end the run with, and a.png /
+    a.jpg / x/a.png / y/a.png overwriting each other's outputs."""
+    from hmrlib.present import detect
+    from hmrlib.present.video import write_video
+
+    first, second = tmp_path / "x", tmp_path / "y"
+    first.mkdir(), second.mkdir()
+    Image.open(PHOTOS / "astronaut.png").save(first / "a.png")
+    Image.open(PHOTOS / "astronaut.png").convert("RGB").save(first / "a.jpg")
+    Image.open(PHOTOS / "camera.png").save(second / "a.png")
+    Image.new("L", (13000, 12000)).save(first / "huge.png")  # 156 megapixels of zeros: a small file
+    Image.fromarray(np.full((120, 160, 3), 77, np.uint8)).save(first / "poison.png")
+    frames = [
+        np.asarray(p.convert("RGB") if False else Image.open(p).convert("RGB"))
+        for p in sorted(next((tiny_root / "H36M" / "S1" / "Images").iterdir()).glob("*.jpg"))[:12]
+    ]
+    write_video(first / "walk.mp4", frames, fps=25)
+    write_video(tmp_path / "whole.mkv", frames, fps=25)  # Matroska: a cut file keeps its first frames
+    data = (tmp_path / "whole.mkv").read_bytes()
+    (first / "cut.mkv").write_bytes(data[: int(len(data) * 0.9)])  # ends early
+
+    class Refusing(detect.PersonDetector):
+        def __call__(self, image):
+            if (image == 77).all():
+                raise KeyError("a detector failing in a way nobody planned for")
+            return super().__call__(image)
+
+    original = detect.PersonDetector
+    detect.PersonDetector = Refusing
+    try:
+        code = main(["predict", str(first), str(second), "--checkpoint", str(checkpoint), "--out", str(tmp_path / "o")])
+    finally:
+        detect.PersonDetector = original
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert f"skipped {first / 'huge.png'}: 13000x12000 = 156 megapixels, over the limit of 150" in printed
+    assert "--max-megapixels" in printed
+    assert f"skipped {first / 'poison.png'}: KeyError:" in printed
+    assert printed.count("  skipped ") == 2 and "5 of 7 inputs done" in printed
+    out = tmp_path / "o"
+    for name in ("x_a_png", "a_jpg", "y_a_png"):
+        assert (out / f"{name}_p0.obj").exists() and (out / f"{name}_overlay.png").exists(), name
+    sides = {name: json.loads((out / f"{name}_p0.json").read_text())["box"]["side"] for name in ("x_a_png", "y_a_png")}
+    assert sides["x_a_png"] != sides["y_a_png"]  # two photos, not one written twice
+    cut = pd.read_csv(out / "cut_params.csv")
+    assert 0 < len(cut) < len(frames) and len(pd.read_csv(out / "walk_params.csv")) == len(frames)
+    assert f"{first / 'cut.mkv'}: kept the {len(cut)} frames that could be read" in printed
+
+
+def test_an_out_folder_that_cannot_be_written_stops_before_any_work(checkpoint, tmp_path, capsys):
+    (tmp_path / "file").write_text("a file, not a folder")
+    code = main(
+        [
+            "predict",
+            str(PHOTOS / "astronaut.png"),
+            "--checkpoint",
+            str(tmp_path / "nope.pt"),
+            "--out",
+            str(tmp_path / "file" / "out"),
+        ]
+    )
+    assert code == 2 and "cannot write there" in capsys.readouterr().err
+
+
+# EXIF orientation k: the stored pixels are the upright picture with the inverse of the turn a
+# viewer applies for k (the EXIF specification's table)
+STORED_FOR_ORIENTATION = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],  # mirrored left-right
+    3: lambda a: a[::-1, ::-1],  # turned 180
+    4: lambda a: a[::-1],  # mirrored top-bottom
+    5: lambda a: a.transpose(1, 0, 2),  # mirrored about the main diagonal
+    6: lambda a: np.rot90(a, 1),  # stored turned 90 anticlockwise: shown turned 90 clockwise
+    7: lambda a: np.rot90(a, 2).transpose(1, 0, 2),  # mirrored about the other diagonal
+    8: lambda a: np.rot90(a, -1),  # stored turned 90 clockwise: shown turned 90 anticlockwise
+}
+
+
+@pytest.mark.parametrize("orientation", sorted(STORED_FOR_ORIENTATION))
+def test_photos_are_read_upright_whatever_their_exif_orientation(tmp_path, orientation):
+    """A phone stores a portrait photo sideways and tags how to turn it: read_rgb gives the
+    upright picture for each of the eight tags (rules out ignoring the tag, and turning the
+    wrong way)."""
+    upright = np.zeros((40, 24, 3), np.uint8)
+    upright[:10, :6] = (255, 0, 0)  # a red top-left corner
+    upright[30:, 18:] = (0, 0, 255)  # a blue bottom-right one
+    upright[:10, 18:] = (0, 255, 0)  # a green top-right one
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "phone.png"
+    Image.fromarray(np.ascontiguousarray(STORED_FOR_ORIENTATION[orientation](upright))).save(path, exif=exif)
+    assert np.array_equal(read_rgb(path), upright)
+
+
+def test_everybody_in_a_group_is_found_one_box_each(checkpoint, tiny_root, tmp_path):
+    """Six SynthH36M people in a row, 150 px apart, each in a 260-px tile that is their training
+    box: by default every one gets a mesh (the old default stopped at 4), each box on its own
+    person (not swallowing a neighbour), numbered from the largest box to the smallest."""
+    from hmrlib.data.crop import crop_square
+    from hmrlib.data.dataset import H36MDataset
+
+    dataset = H36MDataset(tiny_root, subjects=["S1", "S8", "S9"], image_size=32)
+    picks = np.random.default_rng(0).choice(len(dataset), 6, replace=False)
+    canvas = np.full((300, 1050, 3), 120, np.uint8)
+    centres = []
+    for k, index in enumerate(picks):
+        canvas[20:280, 20 + 150 * k : 280 + 150 * k] = crop_square(dataset.image(index), *dataset.box(index), 260)
+        centres.append(150 + 150 * k)
+    Image.fromarray(canvas).save(tmp_path / "group.png")
+    out = tmp_path / "out"
+    assert main(["predict", str(tmp_path / "group.png"), "--checkpoint", str(checkpoint), "--out", str(out)]) == 0
+    boxes = [json.loads((out / f"group_p{k}.json").read_text())["box"] for k in range(6)]
+    assert not (out / "group_p6.obj").exists()
+    assert [b["side"] for b in boxes] == sorted((b["side"] for b in boxes), reverse=True)
+    found = sorted(b["centre"][0] for b in boxes)
+    assert np.abs(np.array(found) - centres).max() < 40
+    assert all(0.75 * 260 < b["side"] < 1.3 * 260 for b in boxes)
+
+
+def test_mediapipe_logs_nothing_and_hmrlib_warns_in_one_line(tmp_path):
+    """MediaPipe's C++ lines (absl's W0000 ... .cc:114] ...) reach no output; a line written to
+    the descriptor by anything else still does; an hmrlib warning is one line without Python's
+    source line."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, warnings, numpy as np, skimage.data\n"
+        "from hmrlib.present.detect import PersonDetector\n"
+        "from hmrlib.errors import HmrlibWarning\n"
+        "print(len(PersonDetector()(skimage.data.astronaut())))\n"
+        "os.write(2, b'native line kept\\n')\n"
+        "warnings.warn('no ImageNet weights, as a test', HmrlibWarning, stacklevel=1)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"
+    assert result.stderr.splitlines() == ["native line kept", "hmrlib: warning: no ImageNet weights, as a test"]

@@ -39,7 +39,7 @@ from hmrlib.data.crop import (
 from hmrlib.data.crop_cache import CropCache
 from hmrlib.data.files import BadSampleError, check_image_header, load_image, read_labels
 from hmrlib.data.h36m import BOX_PIXELS_PER_SCALE, camera_intrinsics, image_path, params_path, parse_sequence
-from hmrlib.errors import DataError
+from hmrlib.errors import DataError, HmrlibWarning
 
 COURSE_LAYOUT = "<root>/H36M_data_st/<Subj>/<Action>.<cam>/<frame>.npz"
 LABEL_KEYS = ("global_orient", "body_pose", "betas", "transl")
@@ -121,6 +121,7 @@ class H36MDataset(torch.utils.data.Dataset):
             warnings.warn(
                 f"{len(self.skipped)} bad samples under {self.root} were skipped; "
                 "see dataset.skipped or write_skip_report()",
+                HmrlibWarning,
                 stacklevel=2,
             )
 

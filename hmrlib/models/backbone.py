@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from hmrlib.compat import import_torchvision
-from hmrlib.errors import ConfigError
+from hmrlib.errors import ConfigError, HmrlibWarning
 from hmrlib.models.weights import checkpoints_dir, resolve_imagenet_weights
 
 # Table 1's backbone names -> torchvision's constructors
@@ -46,6 +46,7 @@ class Backbone(nn.Module):
             _warned_scratch.add(architecture)
             warnings.warn(
                 f"no ImageNet weights for {architecture} in {checkpoints_dir()}: training the backbone from scratch",
+                HmrlibWarning,
                 stacklevel=2,
             )
         self.architecture, self.pretrained = architecture, path is not None

@@ -20,7 +20,12 @@ around the joints. A find with fewer than ``MIN_LANDMARKS`` visible landmarks, n
 shoulder, or a sliver of an extent (left-overs of a blanked person) is not a person.
 """
 
+import atexit
+import math
 import os
+import re
+import sys
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,15 +77,17 @@ def box_from_keypoints(keypoints: np.ndarray, min_visibility: float = MIN_VISIBI
 class PersonDetector:
     """``detector(image)`` -> people in an (H, W, 3) uint8 RGB image, largest first."""
 
-    def __init__(self, max_people: int = 4, min_visibility: float = MIN_VISIBILITY):
-        os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ warnings, not ours to act on
+    def __init__(self, max_people: int | None = None, min_visibility: float = MIN_VISIBILITY):
+        """max_people: stop after this many (None: everybody found)."""
+        os.environ.setdefault("GLOG_minloglevel", "2")
         try:
             from mediapipe.python.solutions.pose import Pose
         except ImportError:
             raise DetectorMissing(f"finding people needs MediaPipe: {INSTALL_HINT}; or give --bbox") from None
         # model_complexity=1: the model that ships in the wheel (0 and 2 are downloaded)
+        filter_native_logs()
         self.pose = Pose(static_image_mode=True, model_complexity=1, min_detection_confidence=0.5)
-        self.max_people, self.min_visibility = max_people, min_visibility
+        self.max_people, self.min_visibility = max_people or math.inf, min_visibility
 
     def __call__(self, image: np.ndarray) -> list[Person]:
         work = np.ascontiguousarray(image)
@@ -116,6 +123,46 @@ class PersonDetector:
 
     def close(self):
         self.pose.close()
+
+
+# MediaPipe's C++ log lines: absl's "W0000 00:00:17... 9461 inference_feedback_manager.cc:114] ...",
+# TensorFlow Lite's "INFO: Created TensorFlow Lite XNNPACK delegate", absl's note before its set-up
+NATIVE_LOG_LINE = re.compile(
+    rb"^(?:[IWE]\d{4} \d+:\d+:\d+\.\d+\s+\d+ \S+:\d+\]|INFO: Created TensorFlow Lite"
+    rb"|WARNING: All log messages before absl::InitializeLog)"
+)
+_filter_thread = None
+
+
+def filter_native_logs():
+    """Keep MediaPipe's C++ log lines (:data:`NATIVE_LOG_LINE`) out of the output: they go to file
+    descriptor 2 whatever GLOG_minloglevel says, from MediaPipe's own threads, at any time. From
+    the first call on, descriptor 2 is a pipe whose lines a thread passes on to the real one,
+    except those; at exit the rest is passed on before the process ends."""
+    global _filter_thread
+    if _filter_thread is not None:
+        return
+    sys.stderr.flush()
+    real = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def pass_on():
+        with os.fdopen(read_end, "rb") as lines:
+            for line in lines:
+                if not NATIVE_LOG_LINE.match(line):
+                    os.write(real, line)
+
+    _filter_thread = threading.Thread(target=pass_on, name="hmrlib-native-log-filter", daemon=True)
+    _filter_thread.start()
+
+    def restore():
+        sys.stderr.flush()
+        os.dup2(real, 2)  # the pipe's last writer closes: the thread drains it and ends
+        _filter_thread.join(timeout=5)
+
+    atexit.register(restore)
 
 
 def _windows(height: int, width: int) -> list[tuple[int, int, int, int]]:

@@ -5,10 +5,13 @@ the repository root fails here too.
 """
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 from hmrlib.constants import REPO_ROOT
@@ -47,10 +50,15 @@ def execute_notebook(name: str, out_dir, env: dict | None = None, timeout: int |
     saved = {k: os.environ.get(k) for k in (env or {})}
     os.environ.update(env or {})  # the kernel inherits this process's environment
     options = {"timeout": timeout, "kernel_name": "python3", "resources": {"metadata": {"path": str(NOTEBOOK_DIR)}}}
+    # over local sockets: a TCP kernel warns on every start that it runs without encryption. Their
+    # path is absolute: the kernel starts in notebooks/, this process may be anywhere
+    sockets = Path(tempfile.mkdtemp(prefix="hmrlib-kernel-")) / "kernel"
+    options["km"] = KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets))
     try:
         client = EchoingClient(notebook, name, **options) if echo else NotebookClient(notebook, **options)
         client.execute()
     finally:
+        shutil.rmtree(sockets.parent, ignore_errors=True)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

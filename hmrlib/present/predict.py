@@ -12,7 +12,8 @@ and ``<name>_overlay.png``, every person's mesh over the photo. A photo's camera
 each mesh is placed with an assumed focal length (1.15 x the image's larger side, like Human3.6M's
 cameras) at the depth where its projection fills its box as the training boxes did (box side =
 1.2 x the body's projected extent). Folders (every image inside, sorted) and videos
-(:mod:`hmrlib.present.video`) are taken too.
+(:mod:`hmrlib.present.video`) are taken by :mod:`hmrlib.present.predict_inputs`, which hands
+their images and frames to this module's batched path.
 """
 
 import json
@@ -21,17 +22,22 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from hmrlib.camera import Intrinsics, orbit_camera
 from hmrlib.data.crop import BOX_MARGIN, crop_camera, crop_square
 from hmrlib.errors import HmrlibError
-from hmrlib.progress import progress_bar
 from hmrlib.render import BODY_COLOUR, Renderer
 
 FOCAL_PER_PIXEL = 1.15  # H36M: ~1145 px for 1000 px images
-VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
+MAX_MEGAPIXELS = 150.0  # a decoded RGB image of this size holds 450 MB
 PERSON_COLOURS = [BODY_COLOUR, (0.95, 0.62, 0.35, 1.0), (0.55, 0.85, 0.55, 1.0), (0.85, 0.55, 0.85, 1.0)]
+
+
+def one_line(error: BaseException, limit: int = 200) -> str:
+    """An exception's message as one line of at most ``limit`` characters."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class ImageReadError(HmrlibError, ValueError):
@@ -40,13 +46,24 @@ class ImageReadError(HmrlibError, ValueError):
         self.path = Path(path)
 
 
-def read_rgb(path) -> np.ndarray:
-    """(H, W, 3) uint8 from any PIL-readable image: alpha composited on white, grey expanded,
-    16-bit mapped from its range 0-65535 to 0-255 (rounded v / 257; not stretched by the image's
-    own maximum, which would brighten a dark picture)."""
+def read_rgb(path, max_megapixels: float = MAX_MEGAPIXELS) -> np.ndarray:
+    """(H, W, 3) uint8 from any PIL-readable image, upright as its EXIF orientation tag says (a
+    phone's portrait photo is stored sideways and tagged): alpha composited on white, grey
+    expanded, 16-bit mapped from its range 0-65535 to 0-255 (rounded v / 257; not stretched by
+    the image's own maximum, which would brighten a dark picture). An image of more than
+    ``max_megapixels`` is refused from its header, before it is decoded."""
+    pil_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # ours instead of PIL's bomb check
     try:
         with Image.open(path) as image:
+            megapixels = image.width * image.height / 1e6
+            if megapixels > max_megapixels:
+                raise ImageReadError(
+                    path,
+                    f"{image.width}x{image.height} = {megapixels:.0f} megapixels, over the limit of "
+                    f"{max_megapixels:g} (raise it with --max-megapixels if the machine has the memory)",
+                )
             image.load()
+            image = ImageOps.exif_transpose(image)
             if image.mode in ("I;16", "I;16B", "I;16L", "I"):
                 array = np.asarray(image, dtype=np.float64)
                 top = 65535.0 if array.max() <= 65535 else array.max()  # 'I' may hold 32-bit values
@@ -56,12 +73,16 @@ def read_rgb(path) -> np.ndarray:
                 white = Image.new("RGBA", image.size, (255, 255, 255, 255))
                 image = Image.alpha_composite(white, image)
             return np.asarray(image.convert("RGB"))
+    except ImageReadError:
+        raise
     except FileNotFoundError:
         raise ImageReadError(path, "no such file") from None
     except IsADirectoryError:
         raise ImageReadError(path, "a folder inside a folder (only the folder's own files are read)") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise ImageReadError(path, f"not a readable image ({type(err).__name__}: {err})") from None
+    except Exception as err:  # whatever the image library raises (decoders raise many kinds)
+        raise ImageReadError(path, f"not a readable image ({type(err).__name__}: {one_line(err)})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pil_limit
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
@@ -73,14 +94,6 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     if w <= 0 or h <= 0:
         raise ValueError(f"--bbox must have a positive width and height, got {text!r}")
     return x, y, w, h
-
-
-def expand_inputs(paths) -> list[Path]:
-    """Files as given; a folder's files, sorted (its sub-folders are left alone)."""
-    files = []
-    for path in map(Path, paths):
-        files += sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
-    return files
 
 
 @dataclass
@@ -253,63 +266,3 @@ def _turn_to_side(vertices: np.ndarray, middle: np.ndarray) -> np.ndarray:
     camera's view axis becomes the world's x."""
     flip = np.array([[0, 0, -1.0], [0, -1.0, 0], [-1.0, 0, 0]])  # x_cam -> -z, y_cam -> -y, z_cam -> -x
     return (vertices - middle) @ flip.T + middle
-
-
-def predict_files(
-    generator,
-    body,
-    paths,
-    out_dir,
-    bbox=None,
-    image_size: int = 224,
-    detector=None,
-    batch_size: int = 16,
-    smoothing: bool = True,
-    progress: bool = True,
-) -> tuple[list, list]:
-    """Predict every image (and video) in ``paths`` (files or folders); a bad file is reported
-    by name and skipped. Returns (written, [(path, problem)])."""
-    from hmrlib.present.video import VideoReadError, predict_video
-
-    written, failed = [], []
-    files = expand_inputs(paths)
-    images = [p for p in files if p.suffix.lower() not in VIDEO_SUFFIXES]
-    for video in (p for p in files if p.suffix.lower() in VIDEO_SUFFIXES):
-        try:
-            written += predict_video(
-                generator, body, video, out_dir, detector, bbox, image_size, batch_size, smoothing, progress
-            )
-        except VideoReadError as err:
-            failed.append((str(err.path), str(err).split(": ", 1)[1]))
-    pending: list[tuple[Path, Job]] = []  # people waiting for a batch, with their image's path
-
-    def flush():
-        by_image: dict[Path, list[Prediction]] = {}
-        for (path, _), prediction in zip(
-            pending, predict_jobs(generator, body, [job for _, job in pending], image_size)
-        ):
-            by_image.setdefault(path, []).append(prediction)
-        for path, predictions in by_image.items():
-            for k, prediction in enumerate(predictions):
-                written.extend(save_prediction(prediction, body.faces, out_dir, f"{path.stem}_p{k}"))
-            written.append(Path(out_dir) / f"{path.stem}_overlay.png")
-            Image.fromarray(overlay(predictions, body.faces)).save(written[-1])
-        pending.clear()
-
-    with progress_bar(len(images), desc="predict", unit="img", disable=not progress or not images) as bar:
-        for path in images:
-            try:
-                image = read_rgb(path)
-            except ImageReadError as err:
-                failed.append((str(err.path), str(err).split(": ", 1)[1]))
-                bar.update(1)
-                continue
-            jobs = find_jobs(image, detector, bbox)
-            if jobs[0].box_source == "whole image" and detector is not None:
-                print(f"{path}: nobody found; the whole image is taken as the person's box")
-            if len(pending) + len(jobs) > batch_size:
-                flush()
-            pending += [(path, job) for job in jobs]
-            bar.update(1)
-        flush()
-    return written, failed

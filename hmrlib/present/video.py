@@ -31,24 +31,36 @@ class VideoReadError(HmrlibError, ValueError):
 
 
 def read_video(path) -> tuple[list[np.ndarray], float]:
-    """Every frame (H, W, 3) uint8 and the frame rate; VideoReadError naming the file otherwise."""
+    """Every frame (H, W, 3) uint8 that can be read, and the frame rate; a video that ends early
+    or breaks off keeps the frames before, and says how many it skipped; VideoReadError naming
+    the file where no frame can be read."""
     import imageio_ffmpeg
 
     path = Path(path)
     if not path.is_file():
         raise VideoReadError(path, "no such file")
+    frames, stopped = [], None
     try:
         reader = imageio_ffmpeg.read_frames(str(path))
         meta = next(reader)
         width, height = meta["size"]
-        frames = [np.frombuffer(raw, np.uint8).reshape(height, width, 3) for raw in reader]
-    except (RuntimeError, OSError, StopIteration, KeyError, ValueError) as err:
-        raise VideoReadError(
-            path, f"not a readable video ({type(err).__name__}: {str(err).splitlines()[0][:200]})"
-        ) from None
+        for raw in reader:
+            if len(raw) != width * height * 3:  # a frame cut short
+                stopped = f"frame {len(frames)} is {len(raw)} bytes, not {width * height * 3}"
+                break
+            frames.append(np.frombuffer(raw, np.uint8).reshape(height, width, 3))
+    except Exception as err:  # ffmpeg's and imageio's errors come in many kinds
+        stopped = f"{type(err).__name__}: {' '.join(str(err).split('=== stderr ===')[0].split())[:200]}"
     if not frames:
-        raise VideoReadError(path, "a video without frames")
-    return frames, float(meta.get("fps") or 25.0)
+        raise VideoReadError(path, f"not a readable video ({stopped or 'no frames'})")
+    fps = float(meta.get("fps") or 25.0)
+    expected = int(round(float(meta.get("duration") or 0) * fps))
+    if stopped or len(frames) < expected - 1:  # the container's duration is approximate by a frame
+        print(
+            f"{path}: kept the {len(frames)} frames that could be read, skipped about "
+            f"{max(expected - len(frames), 0)} of {expected}" + (f" ({stopped})" if stopped else "")
+        )
+    return frames, fps
 
 
 def write_video(path, frames: list[np.ndarray], fps: float):
@@ -92,8 +104,10 @@ def predict_video(
     batch_size: int = 16,
     smoothing: bool = True,
     progress: bool = True,
+    name: str | None = None,
 ) -> list[Path]:
-    """Predict every frame of the video at ``path`` (module docstring); the files written."""
+    """Predict every frame of the video at ``path`` (module docstring); the files written, named
+    after ``name`` (default: the video's stem)."""
     path, out_dir = Path(path), Path(out_dir)
     frames, fps = read_video(path)
     jobs, found = track_boxes(frames, detector, bbox)
@@ -115,7 +129,7 @@ def predict_video(
         predictions = _replaced(predictions, pose, betas, body)
     transl = np.stack([p.transl for p in predictions])
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = path.stem
+    stem = name or path.stem
     written = [out_dir / f"{stem}_params.npz", out_dir / f"{stem}_params.csv", out_dir / f"{stem}_overlay.mp4"]
     arrays = {"global_orient": pose[:, :3], "body_pose": pose[:, 3:], "betas": betas, "transl": transl}
     np.savez(written[0], **{k: v.astype(np.float32) for k, v in arrays.items()}, boxes=boxes, fps=fps)
