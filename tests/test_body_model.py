@@ -154,3 +154,16 @@ def test_env_var_selects_the_model(monkeypatch, tmp_path, standin_arrays):
     monkeypatch.setenv("HMRLIB_BODY_MODEL", str(tmp_path))
     model = load_body_model()
     assert model.source == str(path) and not model.is_standin
+
+
+def test_skinning_without_host_reads_equals_smplx(standin):
+    """hmrlib's skinning (the kinematic tree as Python integers, no read of a device tensor per
+    joint) gives smplx's SMPL forward's vertices and joints, to the bit."""
+    generator = torch.Generator().manual_seed(0)
+    pose = torch.randn(5, 72, generator=generator) * 0.5
+    betas, transl = torch.randn(5, 10, generator=generator), torch.randn(5, 3, generator=generator)
+    ours = standin.mesh(pose, betas, transl)
+    with torch.no_grad():
+        smplx_out = standin.smpl(global_orient=pose[:, :3], body_pose=pose[:, 3:], betas=betas, transl=transl)
+    assert torch.equal(ours.vertices, smplx_out.vertices) and torch.equal(ours.joints, smplx_out.joints[:, :24])
+    assert isinstance(standin.parents, tuple) and standin.parents[0] == -1

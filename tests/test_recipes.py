@@ -35,7 +35,7 @@ def test_every_weighted_loss_term_is_computed_and_counted(name, tiny_root, tmp_p
     config = at_tiny_size(profile(name, "resnext_supergat_disc", data_root=tiny_root), tiny_root)
     trainer = Trainer(config, tmp_path, progress=False)
     batch = next(iter(torch.utils.data.DataLoader(trainer.train_set, batch_size=4)))
-    values = trainer.step(batch)
+    values = {k: float(v) for k, v in trainer.step(batch).items()}  # tensors on the device, read here
     weighted = {term: weight for term, weight in asdict(config.loss).items() if weight}
     assert set(weighted) <= set(values), f"{name}: terms not computed: {set(weighted) - set(values)}"
     assert all(np.isfinite(values[t]) and values[t] != 0 for t in weighted), values

@@ -20,6 +20,7 @@ from hmrlib.body.model_files import (
     read_smpl_pkl,
     validate_model_arrays,
 )
+from hmrlib.body.skinning import skin
 from hmrlib.constants import REPO_ROOT
 from hmrlib.skeleton import NUM_JOINTS
 
@@ -69,6 +70,7 @@ class BodyModel(nn.Module):
     def __init__(self, smpl: smplx.SMPL, source: str, is_standin: bool):
         super().__init__()
         self.smpl = smpl
+        self.parents = tuple(int(p) for p in smpl.parents.tolist())  # read once: see hmrlib.body.skinning
         self.source = source
         self.is_standin = is_standin
 
@@ -96,8 +98,10 @@ class BodyModel(nn.Module):
         device = self.smpl.v_template.device  # inputs from anywhere (a dataset's CPU labels on a GPU)
         global_orient, body_pose, betas = global_orient.to(device), body_pose.to(device), betas.to(device)
         transl = global_orient.new_zeros(batch, 3) if transl is None else transl.to(device)
-        out = self.smpl(global_orient=global_orient, body_pose=body_pose, betas=betas, transl=transl)
-        return BodyOutput(vertices=out.vertices, joints=out.joints[:, :NUM_JOINTS])
+        pose = torch.cat([global_orient, body_pose], dim=1)
+        vertices, joints = skin(self.smpl, pose, betas, self.parents)  # smplx's lbs, without host reads
+        offset = transl.unsqueeze(1)
+        return BodyOutput(vertices=vertices + offset, joints=joints[:, :NUM_JOINTS] + offset)
 
     def mesh(self, pose: torch.Tensor, betas: torch.Tensor, transl: torch.Tensor | None = None) -> BodyOutput:
         """The mesh of full poses: pose (B, 72) axis-angle (global orientation, then the 23 body

@@ -62,7 +62,7 @@ class PoseDiscriminator(nn.Module):
     def forward(self, pose: torch.Tensor, noise: bool = True) -> torch.Tensor:
         """pose (B, 72) axis-angle (the root is ignored) -> logits (B, 24): 23 joints, then the full pose."""
         matrices = rotvec_to_matrix(pose.view(-1, NUM_JOINTS, 3)[:, 1:]).flatten(2)  # (B, 23, 9)
-        noisy = noise and bool(self.noise_std.any())
+        noisy = noise  # drawn even at std 0 (adds 0): deciding would read the std back from the device
         if self.noise_levels == "per-module":
             joint_input = matrices + torch.randn_like(matrices) * self.noise_std[0] if noisy else matrices
             embeddings = self._embeddings(joint_input)  # (B, 32, 23)

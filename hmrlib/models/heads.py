@@ -157,11 +157,11 @@ class SuperGATPoseHead(nn.Module):
         offsets = torch.arange(batch_size, device=picks.device)[:, None] * NUM_JOINTS
         return (self.non_edges[:, picks] + offsets).flatten(1)  # (2, B*K)
 
-    def attention_logit_max(self) -> float:
+    def attention_logit_max(self) -> torch.Tensor:
         """The largest |attention logit| of the last training forward, over layers, edges and
         heads: the scaled dot products that the attention loss turns into probabilities. Logged by
         the trainer, so that a growth in feature scale shows before the loss diverges."""
-        return max(conv.att_x.detach().abs().max().item() for conv in self.convs)
+        return torch.stack([conv.att_x.detach().abs().max() for conv in self.convs]).max()  # () on the device
 
     def encode_nodes(self, features: torch.Tensor) -> torch.Tensor:
         """features (B, F) -> the initial node encodings (B * 24, C), PyG's flat node list."""

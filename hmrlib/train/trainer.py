@@ -153,6 +153,14 @@ def set_learning_rate(optimiser: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
+def logged_means(sums: dict, steps: int) -> dict:
+    """Means over ``steps`` of per-step values summed on the device (tensors) or the host
+    (floats), read back in one transfer."""
+    names = [k for k, v in sums.items() if torch.is_tensor(v)]
+    read = dict(zip(names, torch.stack([sums[k].float() for k in names]).tolist() if names else []))  # host read
+    return {k: (read[k] if k in read else float(v)) / steps for k, v in sums.items()}
+
+
 def end_distributed() -> None:
     """Leaves the process group, if one was joined. Call it once nothing holds the trainer (its DDP
     wrapper keeps the group alive): gloo's threads must stop while Python still runs, or the process
@@ -205,9 +213,11 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
         self.rngs = self._training_rngs()
         self.iteration, self.best_val, self.nonfinite_in_a_row = 0, math.inf, 0
+        self.nonfinite_since_check = torch.zeros((), dtype=torch.bool, device=self.device)
         self.seconds_before = 0.0  # training time of earlier sessions of this run (resume)
         self.session_started = time.perf_counter()
         resumed = self._resume()
+        self.last_check = self.iteration
         self.logger = TrainLogger(self.run_dir, self.iteration if resumed else None, enabled=self.rank == 0)
         self.train_generator, self.train_discriminator = self._wrap_for_ddp()
 
@@ -352,6 +362,8 @@ class Trainer:
 
     # -- one iteration --------------------------------------------------------------------
     def step(self, batch: dict) -> dict:
+        """One generator (and discriminator) update; returns the loss terms and statistics as
+        0-d tensors on the device (read back once per log by the loop), ``p`` and ``skipped`` as floats."""
         cfg = self.config
         batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
         p = cfg.augment.probability(self.iteration)
@@ -361,8 +373,9 @@ class Trainer:
         target_pose = torch.cat([orient, body_pose], dim=1)
         with torch.no_grad():
             target = self.body.mesh(target_pose, batch["betas"], batch["transl"])
-        # a skipped step must leave no trace: BatchNorm updates its running statistics in the forward
-        buffers = [b.clone() for b in self.generator.buffers()] if self.amp_dtype is not None else None
+        # a skipped step (float16: GradScaler's way with an overflow) must leave no trace: BatchNorm
+        # updates its running statistics in the forward. Other runs never skip: no copy per step
+        buffers = [b.clone() for b in self.generator.buffers()] if self.scaler.is_enabled() else None
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
             out = self.train_generator(images)  # the backbone in amp_dtype, the heads in float32
         pose = out.pose.float()
@@ -392,11 +405,14 @@ class Trainer:
             terms.update(generator_adversarial_losses(self.discriminator(pose)))
             self.discriminator.requires_grad_(True)
         total = weighted_total(terms, cfg.loss)
-        if not self._finite_or_skip(total, terms):
+        values = {"loss": total.detach(), **{k: v.detach() for k, v in terms.items()}}  # on the device
+        if self.scaler.is_enabled() and not self._finite_or_skip(total, terms):
             with torch.no_grad():
                 for buffer, before in zip(self.generator.buffers(), buffers):
                     buffer.copy_(before)
-            return {"loss": total.item(), **{k: v.item() for k, v in terms.items()}, "p": p, "skipped": 1.0}
+            return {**values, "p": p, "skipped": 1.0}
+        if not self.scaler.is_enabled():  # counted here, read at the next log or checkpoint
+            self.nonfinite_since_check += ~torch.isfinite(total.detach())
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         if cfg.optim.clip_grad_norm:
@@ -405,7 +421,7 @@ class Trainer:
         set_learning_rate(self.opt_g, cfg.optim.lr * lr_factor(self.iteration, cfg.optim))
         self.scaler.step(self.opt_g)
         self.scaler.update()
-        values = {"loss": total.item(), **{k: v.item() for k, v in terms.items()}, "p": p, "skipped": 0.0}
+        values.update(p=p, skipped=0.0)
         if out.attention_loss is not None:
             values["attention_logit_max"] = self.generator.pose_head.attention_logit_max()
         if self.discriminator is not None:
@@ -437,7 +453,7 @@ class Trainer:
         logits = self.train_discriminator(torch.cat([real, fake_pose]))  # one forward: DDP-friendly
         real_logits, fake_logits = logits[: len(real)], logits[len(real) :]
         loss = discriminator_loss(real_logits, fake_logits)
-        self._check_finite(loss, {"discriminator": loss})
+        self.nonfinite_since_check += ~torch.isfinite(loss.detach())
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
@@ -446,11 +462,11 @@ class Trainer:
             dist.all_reduce(mean_real)
             mean_real /= self.world
         self.discriminator.adapt_noise(mean_real)
-        noise = self.discriminator.noise_std.tolist()
+        noise = self.discriminator.noise_std.detach().clone()
         return {
-            "disc_loss": loss.item(),
-            "real_score": mean_real.mean().item(),
-            "noise_mean": float(np.mean(noise)),
+            "disc_loss": loss.detach(),
+            "real_score": mean_real.mean(),
+            "noise_mean": noise.mean(),
             **{f"noise_{k}": v for k, v in enumerate(noise)},
         }
 
@@ -472,9 +488,25 @@ class Trainer:
             self.scaler.update(self.scaler.get_scale() * self.scaler.get_backoff_factor())
         return False
 
-    def _check_finite(self, total: torch.Tensor, terms: dict):
-        if not torch.isfinite(total):
-            self._stop(total, terms)
+    def check_finite(self):
+        """Stop, naming the last good checkpoint, if a loss became NaN or inf since the last
+        check: the runs that never skip count such steps on the device and read the count here,
+        once per log and before each checkpoint (one host read, not one a step)."""
+        diverged = self.nonfinite_since_check.to(torch.int32)
+        if self.world > 1:  # every rank stops together, or the others wait for it forever
+            dist.all_reduce(diverged, op=dist.ReduceOp.MAX)
+        if diverged.item():
+            last = checkpoint.latest(self.run_dir / "checkpoints")
+            steps = (
+                f"step {self.iteration}"
+                if self.iteration == self.last_check + 1
+                else (f"steps {self.last_check + 1}-{self.iteration}")
+            )
+            raise TrainingDiverged(
+                f"{steps}: a loss became NaN or inf; training stopped before saving those weights. "
+                f"Last good checkpoint: {last or 'none yet'}"
+            )
+        self.last_check = self.iteration
 
     def _stop(self, total: torch.Tensor, terms: dict):
         last = checkpoint.latest(self.run_dir / "checkpoints")
@@ -531,7 +563,7 @@ class Trainer:
             generator=torch.Generator().manual_seed(derive_seed(cfg.seed, "loader")),
         )
         self.generator.train()
-        running, metrics = {}, {}
+        running, metrics, steps_logged = {}, {}, 0
         self.session_started = time.perf_counter()
         bar = progress_bar(
             cfg.optim.iterations,
@@ -544,22 +576,26 @@ class Trainer:
         while self.iteration < cfg.optim.iterations:
             values = self._step_within_memory(next(batches))
             self.iteration += 1
-            for key, value in values.items():
-                running.setdefault(key, []).append(value)
+            for key, value in values.items():  # summed where they are: no host read a step
+                running[key] = running.get(key, 0.0) + value
+            steps_logged += 1
             bar.update(1)
-            if self.iteration % cfg.log_every == 0 or self.iteration == cfg.optim.iterations:
-                means = {k: float(np.mean(v)) for k, v in running.items()}
+            last = self.iteration == cfg.optim.iterations
+            if self.iteration % cfg.log_every == 0 or last:
+                self.check_finite()
+                means = logged_means(running, steps_logged)  # the one host read of this interval
                 means["seconds"] = self.train_seconds()
                 self.logger.log_train(self.iteration, means)
                 postfix = {k: f"{means[k]:.4g}" for k in ("loss", "vertex_l2", "disc_loss") if k in means}
                 bar.set_postfix(postfix, refresh=False)  # shown at the bar's next line, not as one more
-                running = {}
+                running, steps_logged = {}, 0
             if self.iteration % cfg.val_every == 0 or self.iteration == cfg.optim.iterations:
                 if self.rank == 0:
                     metrics = self.validate()
                 if self.world > 1:
                     dist.barrier()
-            if self.iteration % cfg.checkpoint_every == 0 or self.iteration == cfg.optim.iterations:
+            if self.iteration % cfg.checkpoint_every == 0 or last:
+                self.check_finite()  # a checkpoint holds no weights a non-finite step touched
                 self.save()
         bar.close()
         self.logger.close()
