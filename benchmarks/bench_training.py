@@ -1,7 +1,9 @@
 """Training-step cost, each ratio measured within one run:
 1. a full training step (augmentation, generator with SuperGAT and shape heads, body model for
    target and prediction, losses, discriminator step, noise update) against a backbone-only step
-   (ResNeXt-50 forward + backward + AdamW on the same trainable weights) — goal <= 1.3; the
+   (ResNeXt-50 forward + backward + AdamW on the same trainable weights, under the same autocast,
+   memory format and compilation as training) — goal <= 1.2, printed with images/s and, on a GPU,
+   its busy share (NVML); the
    difference is the fixed per-step cost of everything but the backbone;
 2. the loader's samples/s against what training consumes (batch / step time) — goal >= 1;
 3. with --split (issue 17): where a training step of a profile's variant goes — the backbone's
@@ -38,6 +40,7 @@ def main():
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--split", action="store_true", help="time the parts of one profile's step")
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--variant", default="resnet50")
@@ -49,7 +52,7 @@ def main():
     config = profile("gpu", "resnext_supergat_disc", data_root=args.data, pretrained="if-available")
     config = replace(
         config,
-        optim=replace(config.optim, batch_size=16),
+        optim=replace(config.optim, batch_size=args.batch),
         data=replace(config.data, image_size=args.size, workers=args.workers),
         augment=replace(config.augment, ramp_iterations=0, p_max=0.75),
     )
@@ -61,17 +64,22 @@ def main():
         params = [p for p in generator.backbone.parameters() if p.requires_grad]
         optimiser = adamw(params, lr=1e-4, weight_decay=0.01)  # the trainer's own optimiser
 
+        images = batch["image"]
+        if trainer.channels_last:  # the same memory format, autocast and compilation as training
+            images = images.contiguous(memory_format=torch.channels_last)
+
         def backbone_step():
             with torch.autocast(device.type, dtype=trainer.amp_dtype, enabled=trainer.amp_dtype is not None):
-                loss = generator.backbone(batch["image"]).float().mean()
+                loss = generator.backbone(images).float().mean()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
 
-        bare, full = [], []
+        bare, full, busy = [], [], []
         for _ in range(args.rounds):
             bare.append(median_seconds(backbone_step, args.steps, device))
             full.append(median_seconds(lambda: trainer.step(batch), args.steps, device))
+            busy.append(gpu_busy_percent(device))  # NVML's share of the last sample period
         bare_s, full_s = statistics.median(bare), statistics.median(full)
         loader = torch.utils.data.DataLoader(
             trainer.train_set, batch_size=config.optim.batch_size, shuffle=True, num_workers=args.workers
@@ -87,13 +95,26 @@ def main():
     print(f"{args.size}x{args.size}, batch {config.optim.batch_size}, {where}, p = 0.75 (every op active)")
     print(
         f"medians of {args.rounds} x {args.steps} steps: backbone-only step {bare_s:.3f} s, full step {full_s:.3f} s: "
-        f"ratio {full_s / bare_s:.2f} (goal <= 1.3); fixed per-step cost {full_s - bare_s:.3f} s"
+        f"ratio {full_s / bare_s:.2f} (goal <= 1.2); fixed per-step cost {full_s - bare_s:.3f} s; "
+        f"{config.optim.batch_size / full_s:.0f} images/s full, {config.optim.batch_size / bare_s:.0f} backbone-only"
     )
+    if device.type == "cuda" and None not in busy:
+        print(f"GPU busy during the full steps (NVML, after each round): median {statistics.median(busy):.0f} %")
     print(
         f"loader {rate:.0f} samples/s ({args.workers} workers, crop cache) "
         f"vs training consumption {consumed:.1f} samples/s: "
         f"ratio {rate / consumed:.1f} (goal >= 1)"
     )
+
+
+def gpu_busy_percent(device) -> float | None:
+    """The GPU's busy share (%) over NVML's last sample period, or None (CPU, or no NVML)."""
+    if device.type != "cuda":
+        return None
+    try:
+        return float(torch.cuda.utilization(device))
+    except Exception:  # pynvml missing or not supported: say nothing rather than guess
+        return None
 
 
 def split(args):

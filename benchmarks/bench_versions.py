@@ -37,10 +37,12 @@ with tempfile.TemporaryDirectory() as run:
 
 
 def checkout(revision: str, folder: Path) -> Path:
-    """The package of ``revision`` (or the working tree for 'WORKTREE') in ``folder``."""
+    """The package of ``revision`` and its stand-in body (or the working tree for 'WORKTREE') in ``folder``."""
     if revision == "WORKTREE":
         return REPO
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "hmrlib"], capture_output=True, check=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", revision, "hmrlib", "data/body_models"], capture_output=True, check=True
+    )
     with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
         tar.extractall(folder, filter="data")
     return folder
@@ -54,8 +56,9 @@ def time_step(code_root: Path, args) -> float:
         text=True,
         env=env,
         cwd=tempfile.gettempdir(),
-        check=True,
     )
+    if out.returncode:
+        raise SystemExit(f"timing {code_root} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

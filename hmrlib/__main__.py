@@ -98,9 +98,15 @@ def _evaluate(args):
         regressor = load_h36m_regressor(args.h36m_regressor, trained.body.num_vertices)
     data = trained.config.data
     dataset = H36MDataset(
-        args.data or data.root, subjects=args.subjects, image_size=data.image_size, box_rounding=data.box_rounding
+        args.data or data.root,
+        subjects=args.subjects,
+        image_size=data.image_size,
+        box_rounding=data.box_rounding,
+        cache_dir=data.cache_dir,  # crops decoded once, read back by the loader's workers
     )
-    summary = evaluate_generator(trained.generator, dataset, trained.body, out_dir=args.out, h36m_regressor=regressor)
+    summary = evaluate_generator(
+        trained.generator, dataset, trained.body, out_dir=args.out, h36m_regressor=regressor, workers=data.workers
+    )
     print(f"{data_label(dataset.root)}, subjects {' '.join(args.subjects)}:")
     print(summary.to_string(index=False))
     print(f"wrote {args.out}/summary.csv and per_sample.csv")
@@ -119,6 +125,8 @@ def _submission(args):
         subjects=args.subjects,
         image_size=config.data.image_size,
         box_rounding=config.data.box_rounding,
+        cache_dir=config.data.cache_dir,
+        workers=config.data.workers,
     )
     print(f"wrote {path}")
 

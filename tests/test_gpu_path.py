@@ -260,3 +260,38 @@ def test_doctor_says_why_a_present_gpu_is_not_used(monkeypatch):
     assert "CPU build" in unusable_gpu(nvidia_devices=["/dev/nvidia0"])
     monkeypatch.setattr(torch.version, "cuda", "13.0")
     assert "driver" in unusable_gpu(nvidia_devices=["/dev/nvidia0"])
+
+
+def test_settings_the_device_cannot_honour_fall_back_with_one_warning(tiny_root, tmp_path, monkeypatch):
+    """channels_last on the CPU, compile_backbone without a compiler, bfloat16 on a GPU without
+    it: each a warning naming the setting, and training goes on; rules out a traceback."""
+    import shutil
+
+    from hmrlib.errors import HmrlibWarning
+    from hmrlib.train.trainer import autocast_dtype
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # no C compiler on this machine
+    config = tiny(tiny_root, "resnet50", channels_last=True, compile_backbone=True)
+    with pytest.warns(HmrlibWarning) as warned:
+        trainer = Trainer(replace(config, optim=replace(config.optim, iterations=2)), tmp_path, progress=False)
+    messages = [str(w.message) for w in warned]
+    assert any(m.startswith("channels_last") for m in messages) and any(
+        m.startswith("compile_backbone") for m in messages
+    )
+    trainer.run()
+    assert trainer.iteration == 2 and not trainer.channels_last
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    with pytest.warns(HmrlibWarning, match="amp=bfloat16"):
+        assert autocast_dtype("bfloat16", torch.device("cuda", 0)) == torch.float16
+
+
+def test_a_checkpoint_of_a_compiled_backbone_loads_without_compilation(tiny_root, tmp_path):
+    """nn.Module.compile in place: the state_dict keeps its names (torch.compile's wrapper would
+    prefix them with _orig_mod.), so the weights load into a plain generator."""
+    from hmrlib.train.trainer import compile_backbone
+
+    generator = Generator(ModelConfig(variant="resnet50", pretrained="none"))
+    names = list(generator.state_dict())
+    assert compile_backbone(generator)
+    assert list(generator.state_dict()) == names
+    Generator(ModelConfig(variant="resnet50", pretrained="none")).load_state_dict(generator.state_dict())

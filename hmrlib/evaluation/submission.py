@@ -24,10 +24,20 @@ def write_submission(
     image_size: int = 224,
     batch_size: int = 32,
     box_rounding: str = "truncate",
+    cache_dir=None,
+    workers: int = 0,
 ) -> Path:
-    """The course's results.csv for ``subjects``; boxes cut as the model was trained (box_rounding)."""
-    dataset = H36MDataset(root, subjects=list(subjects), image_size=image_size, labels=False, box_rounding=box_rounding)
-    predictions = predict(generator, dataset, batch_size=batch_size)
+    """The course's results.csv for ``subjects``; boxes cut as the model was trained (box_rounding);
+    with ``cache_dir`` the crops are decoded once and read by ``workers`` loader processes."""
+    dataset = H36MDataset(
+        root,
+        subjects=list(subjects),
+        image_size=image_size,
+        labels=False,
+        box_rounding=box_rounding,
+        cache_dir=cache_dir,
+    )
+    predictions = predict(generator, dataset, batch_size=batch_size, workers=workers)
     pose = predictions["pose"].numpy()
     course = smplx_to_course(
         {

@@ -86,7 +86,14 @@ class TrainConfig:
     # CPU), 'float16', 'bfloat16' or 'off'; the heads and losses always run in float32
     amp: str = "auto"
     max_nonfinite_steps: int = 10  # under AMP, skip a step with a non-finite loss; stop after this many in a row
-    deterministic: bool = True  # torch.use_deterministic_algorithms: same seed -> same numbers
+    # torch.use_deterministic_algorithms: same seed -> same numbers. Off on a GPU: cuDNN's
+    # benchmark mode chooses the fastest kernels instead (not measured on a GPU here yet)
+    deterministic: bool = True
+    # the GPU's fast paths, each a choice (off until a GPU measurement shows it pays): NHWC
+    # images and backbone (falls back, with a warning, on the CPU), and torch.compile of the backbone
+    # (falls back where the compiler is missing; its checkpoints load without it)
+    channels_last: bool = False
+    compile_backbone: bool = False
     ddp_timeout_s: int = 7200  # collectives' timeout: rank 0 may validate files and build caches meanwhile
     log_every: int = 50
     val_every: int = 5000

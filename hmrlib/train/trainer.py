@@ -8,10 +8,13 @@ checkpoint; a crash loses at most one checkpoint interval. Runs under ``torchrun
 DistributedDataParallel (NCCL on GPUs, gloo on CPUs).
 """
 
+import importlib.util
 import math
 import os
 import random
+import shutil
 import time
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from hmrlib.body import load_body_model
 from hmrlib.constants import VARIANTS
 from hmrlib.data.dataset import H36MDataset, require_subjects
-from hmrlib.errors import ConfigError, HmrlibError
+from hmrlib.errors import ConfigError, HmrlibError, HmrlibWarning
 from hmrlib.evaluation.evaluate import evaluate_generator, mean_parameters
 from hmrlib.geometry import matrix_to_rotvec, project_to_crop, rotvec_to_matrix
 from hmrlib.models import Generator, PoseDiscriminator
@@ -179,7 +182,42 @@ def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if amp not in choices:
         raise ConfigError(f"amp must be 'auto', 'off', 'float16' or 'bfloat16', got {amp!r}")
+    if amp == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        warnings.warn(
+            "amp=bfloat16: this GPU has no bfloat16; float16 with gradient scaling instead", HmrlibWarning, stacklevel=2
+        )
+        return torch.float16
     return choices[amp]
+
+
+def use_channels_last(asked: bool, device: torch.device, generator) -> bool:
+    """channels_last: the backbone's weights (and each step's images) in NHWC, where the GPU's
+    convolutions are faster; on the CPU it falls back, with a warning."""
+    if not asked:
+        return False
+    if device.type != "cuda":
+        warnings.warn(
+            "channels_last is for a GPU; the CPU keeps the default memory format", HmrlibWarning, stacklevel=2
+        )
+        return False
+    generator.backbone.to(memory_format=torch.channels_last)
+    return True
+
+
+def compile_backbone(generator) -> bool:
+    """torch.compile the backbone in place (nn.Module.compile: its state_dict keeps its names, so
+    checkpoints load without compilation); falls back, with a warning, where the compiler is missing."""
+    device = next(generator.parameters()).device
+    missing = None
+    if device.type == "cuda" and importlib.util.find_spec("triton") is None:
+        missing = "triton (torch.compile's GPU compiler) is not installed"
+    elif device.type == "cpu" and not (shutil.which("cc") or shutil.which("gcc") or shutil.which("g++")):
+        missing = "no C compiler (cc, gcc) for torch.compile's CPU code"
+    if missing:
+        warnings.warn(f"compile_backbone: {missing}; training without compilation", HmrlibWarning, stacklevel=2)
+        return False
+    generator.backbone.compile()
+    return True
 
 
 def load_scaler_state(scaler: torch.amp.GradScaler, state: dict):
@@ -199,6 +237,8 @@ class Trainer:
         self.rank, self.world = start_distributed(self.device, config.ddp_timeout_s)
         if config.deterministic:
             use_deterministic_algorithms(self.device)
+        elif self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # the fastest kernels for the (fixed) input sizes
         self._seed_global_rngs()
         self.body = self._load_body_model()
         if config.model.pretrained in ("required", "download"):  # before any data is read or cached
@@ -207,6 +247,9 @@ class Trainer:
         self.train_set, self.val_set = datasets or self._open_datasets()
         self.val_indices = validation_subset(len(self.val_set), config.data.val_samples)
         self.generator, self.discriminator = self._build_models()
+        self.channels_last = use_channels_last(config.channels_last, self.device, self.generator)
+        if config.compile_backbone:
+            compile_backbone(self.generator)
         self.opt_g, self.opt_d = self._build_optimisers()
         self.amp_dtype = autocast_dtype(config.amp, self.device)
         # gradient scaling is for float16 only (bfloat16 has float32's range)
@@ -370,6 +413,8 @@ class Trainer:
         images, orient, body_pose, augmented = augment(
             batch["image"], p, cfg.augment, batch["global_orient"], batch["body_pose"], generator=self.rngs["augment"]
         )
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         target_pose = torch.cat([orient, body_pose], dim=1)
         with torch.no_grad():
             target = self.body.mesh(target_pose, batch["betas"], batch["transl"])
