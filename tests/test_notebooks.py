@@ -68,3 +68,20 @@ def test_settings_find_the_repository_wherever_the_kernel_starts(tmp_path, monke
     settings = notebook_settings()
     assert settings.data == REPO_ROOT / "data" / "synth_tiny" and settings.runs == tmp_path / "runs"
     assert settings.profile_runs == tmp_path / "runs" / "tiny"
+
+
+def test_a_headless_run_leaves_no_kernel_behind(tiny_root, tmp_path):
+    """The main job's log ends with its own lines: the kernel is shut down when its notebook is
+    done (one left running said 'Parent appears to have exited, shutting down' after the job),
+    and it ran over local sockets (a TCP kernel warns that it runs without encryption)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from hmrlib.present.notebooks import execute_notebook\n"
+        f"execute_notebook('01_preprocessing.ipynb', {str(tmp_path)!r}, {{'HMRLIB_DATA': {str(tiny_root)!r}}})\n"
+        "print('done')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0 and result.stdout.strip() == "done", result.stderr[-2000:]
+    assert "Parent appears to have exited" not in result.stderr and "without encryption" not in result.stderr

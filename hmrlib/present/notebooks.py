@@ -58,6 +58,8 @@ def execute_notebook(name: str, out_dir, env: dict | None = None, timeout: int |
         client = EchoingClient(notebook, name, **options) if echo else NotebookClient(notebook, **options)
         client.execute()
     finally:
+        if options["km"].has_kernel:  # a kernel manager we gave is ours to stop: else the kernel
+            options["km"].shutdown_kernel(now=False)  # lingers and says so when this process exits
         shutil.rmtree(sockets.parent, ignore_errors=True)
         for key, value in saved.items():
             if value is None:
