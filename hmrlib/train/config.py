@@ -1,8 +1,8 @@
 """Training configuration: nested dataclasses, saved inside every checkpoint.
 
-Profiles are values of it: ``paper`` (the paper's settings, a GPU run), ``gpu`` (the three Table 1
-variants in about 20 minutes on one H100), ``cpu`` (the ablation within the CPU main job's budget),
-``cpu-long`` (the same recipe for a few hours on 2 cores), ``tiny`` (seconds; for tests).
+Profiles are values of it: ``paper`` (the paper's settings, a GPU run), ``gpu``, ``cpu`` and
+``cpu-long`` (one learning recipe at a GPU's size, the CPU main job's, and eight times the main
+job's length), ``tiny`` (seconds; for tests).
 """
 
 import os
