@@ -150,9 +150,12 @@ def filter_native_logs():
 
     def pass_on():
         with os.fdopen(read_end, "rb") as lines:
-            for line in lines:
+            for line in lines:  # never stops while the pipe is open: a full pipe would block every writer
                 if not NATIVE_LOG_LINE.match(line):
-                    os.write(real, line)
+                    try:
+                        os.write(real, line)
+                    except OSError:
+                        pass  # the real stderr is gone (closed by the host): the line is lost, not the process
 
     _filter_thread = threading.Thread(target=pass_on, name="hmrlib-native-log-filter", daemon=True)
     _filter_thread.start()
