@@ -164,10 +164,11 @@ def _predict(args):
         from hmrlib.present.detect import PersonDetector
 
         detector = PersonDetector(max_people=args.max_people or None)
+    inputs = expand_inputs(args.images)  # the folders listed once, here
     written, failed = predict_files(
         trained.generator,
         trained.body,
-        args.images,
+        inputs,
         args.out,
         bbox=bbox,
         image_size=trained.config.data.image_size,
@@ -176,8 +177,8 @@ def _predict(args):
         smoothing=not args.no_smoothing,
         max_megapixels=args.max_megapixels,
     )
-    inputs = len(expand_inputs(args.images))
-    print(f"predict: {inputs - len(failed)} of {inputs} inputs done ({len(written)} files in {args.out})", end="")
+    done = len(inputs) - len(failed)
+    print(f"predict: {done} of {len(inputs)} inputs done ({len(written)} files in {args.out})", end="")
     print(f"; {len(failed)} skipped:" if failed else "")
     for path, problem in failed:
         print(f"  skipped {path}: {problem}")

@@ -41,17 +41,17 @@ def output_names(files: list[Path]) -> dict[Path, str]:
     """A distinct output stem for every input: its stem; where stems collide, stem_suffix
     (a_png, a_jpg); where those collide too, the folders' names before it (x_a_png, y_a_png)."""
 
-    def name(path: Path, folders: int) -> str:
-        parts = [*path.resolve().parent.parts[len(path.resolve().parent.parts) - folders :], path.stem]
-        return "_".join(parts) + (f"_{path.suffix.lstrip('.').lower()}" if folders >= 0 else "")
+    def name(path: Path, folders: int) -> str:  # the stem and suffix, after the last ``folders`` folders
+        parents = path.resolve().parent.parts
+        return "_".join([*parents[len(parents) - folders :], path.stem, path.suffix.lstrip(".").lower()])
 
     names = {path: path.stem for path in files}
-    for folders in range(-1, 64):  # -1: the stem alone; 0: with the suffix; k: with k folders too
+    for folders in range(64):  # the stem alone first; then with the suffix; then with k folders too
         clashes = [p for p in files if [names[q] for q in files].count(names[p]) > 1]
         if not clashes:
             return names
         for path in clashes:
-            names[path] = name(path, folders + 1)
+            names[path] = name(path, folders)
     raise AssertionError("distinct inputs always get distinct names")
 
 
@@ -140,7 +140,8 @@ class _Batch:
         except Exception as err:
             if len(pending) == 1:
                 self.failed.append((str(pending[0][0]), _problem(err, pending[0][0])))
-            for item in pending if len(pending) > 1 else []:
+                return
+            for item in pending:  # again one image at a time: only the one at fault is reported
                 self.pending = [item]
                 self.flush()
             return
