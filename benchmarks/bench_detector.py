@@ -1,4 +1,4 @@
-"""Which offline person detector: MediaPipe's BlazePose (hmrlib.present.detect) against OpenCV's
+"""Which offline person detector: MediaPipe's BlazePose (hmrlib.people.detect) against OpenCV's
 HOG people detector, on photographs that ship with installed packages (scikit-image's astronaut
 and cameraman, matplotlib's Grace Hopper) and on two of them pasted into one canvas. A box counts
 as right when its square contains the person's face (read off the photographs, as in
@@ -71,7 +71,7 @@ def hog_boxes():
 
 
 def main():
-    from hmrlib.present.detect import PersonDetector
+    from hmrlib.people.detect import PersonDetector
 
     for label, detect in (
         ("MediaPipe BlazePose", mediapipe_boxes(PersonDetector(max_people=4))),

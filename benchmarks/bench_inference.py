@@ -47,8 +47,8 @@ def folder_of_images(count: int) -> list[np.ndarray]:
 def main():
     from hmrlib.body import load_body_model
     from hmrlib.models import Generator, ModelConfig
-    from hmrlib.present.detect import PersonDetector
-    from hmrlib.present.predict import find_jobs, predict_jobs
+    from hmrlib.people.detect import PersonDetector
+    from hmrlib.people.predict import find_jobs, predict_jobs
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=20)

@@ -88,7 +88,7 @@ def _train(args):
 def _evaluate(args):
     from hmrlib.data.dataset import H36MDataset
     from hmrlib.data.h36m import data_label
-    from hmrlib.evaluation.evaluate import evaluate_generator
+    from hmrlib.evaluation.evaluate import evaluate_predictions, predict
     from hmrlib.evaluation.h36m_protocol import load_h36m_regressor
     from hmrlib.train.trained import load_trained
 
@@ -96,6 +96,7 @@ def _evaluate(args):
     regressor = None
     if args.h36m_regressor is not None:  # checked before any prediction
         regressor = load_h36m_regressor(args.h36m_regressor, trained.body.num_vertices)
+    fitter = _fitter_for(args, trained) if args.fit != "none" else None
     data = trained.config.data
     dataset = H36MDataset(
         args.data or data.root,
@@ -104,12 +105,41 @@ def _evaluate(args):
         box_rounding=data.box_rounding,
         cache_dir=data.cache_dir,  # crops decoded once, read back by the loader's workers
     )
-    summary = evaluate_generator(
-        trained.generator, dataset, trained.body, out_dir=args.out, h36m_regressor=regressor, workers=data.workers
-    )
+    predictions = predict(trained.generator, dataset, workers=data.workers)
+    summary = evaluate_predictions(predictions, dataset, trained.body, args.out, regressor)
     print(f"{data_label(dataset.root)}, subjects {' '.join(args.subjects)}:")
     print(summary.to_string(index=False))
     print(f"wrote {args.out}/summary.csv and per_sample.csv")
+    if fitter is not None:
+        from hmrlib.evaluation.fitted import evaluate_fitted
+
+        keypoints = _frame_keypoints(args, dataset, predictions["indices"], fitter)
+        fitted = evaluate_fitted(fitter, predictions, dataset, trained.body, keypoints, out_dir=args.out)
+        print(f"+ fitting ({args.fit} keypoints, prior {fitter.settings.prior}; rows of their own):")
+        print(fitted.to_string(index=False))
+        print(f"wrote {args.out}/summary_fitted.csv and per_sample_fitted.csv")
+
+
+def _fitter_for(args, trained):
+    """The fit with ``--fit-prior``; the discriminator prior is the checkpoint's own discriminator."""
+    from hmrlib.errors import HmrlibError
+    from hmrlib.fitting import FitSettings, KeypointFitter
+
+    if args.fit_prior == "discriminator" and trained.discriminator is None:
+        raise HmrlibError(f"--fit-prior discriminator: {args.checkpoint} has no discriminator (a full-model run has)")
+    return KeypointFitter(trained.body, trained.discriminator, FitSettings(prior=args.fit_prior))
+
+
+def _frame_keypoints(args, dataset, indices, fitter):
+    """Each frame's keypoints for ``evaluate --fit``: BlazePose's on the whole frame, or the labels' projected."""
+    if args.fit == "labels":
+        from hmrlib.evaluation.fitted import label_keypoints
+
+        return label_keypoints(dataset, indices, fitter.body_points)
+    from hmrlib.people.detect import PersonDetector
+    from hmrlib.people.frame_keypoints import detect_frame_keypoints
+
+    return detect_frame_keypoints(dataset, indices, PersonDetector(max_people=1), args.out / "keypoints.npz")
 
 
 def _submission(args):
@@ -147,8 +177,8 @@ def _ablation(args):
 
 def _predict(args):
     from hmrlib.errors import HmrlibError
-    from hmrlib.present.predict import parse_bbox
-    from hmrlib.present.predict_inputs import expand_inputs, predict_files
+    from hmrlib.people.inputs import expand_inputs, predict_files
+    from hmrlib.people.predict import parse_bbox
     from hmrlib.train.trained import load_trained
 
     bbox = parse_bbox(args.bbox) if args.bbox else None
@@ -161,9 +191,13 @@ def _predict(args):
     trained = load_trained(args.checkpoint, device=args.device)
     detector = None
     if bbox is None:
-        from hmrlib.present.detect import PersonDetector
+        from hmrlib.people.detect import PersonDetector
 
         detector = PersonDetector(max_people=args.max_people or None)
+    fitter = None
+    if not args.no_fit and bbox is None:  # a given box comes without keypoints
+        fitter = _fitter_for(args, trained)
+        print(f"fitting each detected body to its keypoints after the network (prior: {fitter.settings.prior})")
     inputs = expand_inputs(args.images)  # the folders listed once, here
     written, failed = predict_files(
         trained.generator,
@@ -176,6 +210,7 @@ def _predict(args):
         batch_size=args.batch_size,
         smoothing=not args.no_smoothing,
         max_megapixels=args.max_megapixels,
+        fitter=fitter,
     )
     done = len(inputs) - len(failed)
     print(f"predict: {done} of {len(inputs)} inputs done ({len(written)} files in {args.out})", end="")
@@ -259,6 +294,16 @@ def _reproduce(args):
         print(f"  {what}: {where}")
     parts = ", ".join(f"{name} {seconds / 60:.1f}" for name, seconds in took.items())
     print(f"  time (min): {parts}; all {sum(took.values()) / 60:.1f} (profile {profile})", flush=True)
+
+
+def _add_fit_prior_argument(command):
+    command.add_argument(
+        "--fit-prior",
+        choices=("near-network", "discriminator", "none"),
+        default="near-network",
+        help="the fit's pose prior: staying near the network's pose (default: the best on the validation "
+        "subject), the checkpoint's discriminators (full model only), or none",
+    )
 
 
 def _add_pretrained_argument(command):
@@ -350,6 +395,14 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(run=run)
         if name == "evaluate":
             command.add_argument(
+                "--fit",
+                choices=("none", "blazepose", "labels"),
+                default="none",
+                help="also report '+ fitting' rows: the network's answers fitted to each frame's keypoints, "
+                "BlazePose's on the whole frame or the labels' joints projected (perfect 2D)",
+            )
+            _add_fit_prior_argument(command)
+            command.add_argument(
                 "--h36m-regressor",
                 type=Path,
                 default=None,
@@ -391,6 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--batch-size", type=int, default=16, help="crops through the network at once")
     pred.add_argument("--device", default=None, help="cpu or cuda (default: cuda when there is one)")
     pred.add_argument("--no-smoothing", action="store_true", help="videos: no temporal smoothing of the parameters")
+    pred.add_argument(
+        "--no-fit", action="store_true", help="the network's answer alone (default: each body fitted to its keypoints)"
+    )
+    _add_fit_prior_argument(pred)
     pred.add_argument("--out", type=Path, default=Path("runs/predict"))
     pred.set_defaults(run=_predict)
 

@@ -12,8 +12,10 @@ LAYERS = [  # bottom to top; docs/architecture.md draws the same
     {"body"},
     {"data"},
     {"models"},
+    {"fitting"},
     {"evaluation"},
     {"train"},
+    {"people"},
     {"present"},
     {"__main__"},
 ]

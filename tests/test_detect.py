@@ -9,7 +9,7 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from hmrlib.present.detect import PersonDetector
+from hmrlib.people.detect import PersonDetector
 
 GRACE_HOPPER = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
 # each person's face, (left, top, right, bottom) in the photograph's pixels, read off the photos

@@ -90,3 +90,38 @@ def test_a_submission_for_test_files_without_pose_or_shape(trained, tiny_root, t
     )
     a, b = pd.read_csv(written), pd.read_csv(labelled)
     assert len(a) == 240 and a.equals(b)
+
+
+def test_evaluate_reports_fitting_as_rows_of_its_own_and_perfect_keypoints_lower_the_error(tiny_root, tmp_path, capsys):
+    """evaluate --fit labels: the network's rows as before, and '+ fitting' rows of their own,
+    each frame fitted to its labels' projected joints: with perfect 2D the fit must bring the
+    joints closer than the network's answer. The full model's best.pt carries its discriminators,
+    the fit's optional prior; a checkpoint without them refuses that prior in one line."""
+    from hmrlib.__main__ import main
+
+    run = tmp_path / "run"
+    Trainer(profile("tiny", "resnext_supergat_disc", data_root=tiny_root), run, progress=False).run()
+    best = run / "checkpoints" / "best.pt"
+    assert torch.load(best, weights_only=True)["discriminator"] is not None
+    out = tmp_path / "evaluation"
+    args = ["evaluate", "--checkpoint", str(best), "--data", str(tiny_root), "--subjects", "S9", "--out", str(out)]
+    assert main([*args, "--fit", "labels", "--fit-prior", "discriminator"]) in (None, 0)
+    assert "+ fitting (labels keypoints, prior discriminator" in capsys.readouterr().out
+    network, fitted = pd.read_csv(out / "per_sample.csv"), pd.read_csv(out / "per_sample_fitted.csv")
+    assert list(network["id"]) == list(fitted["id"])
+    assert fitted["mpjpe_mm"].mean() < 0.8 * network["mpjpe_mm"].mean()
+    assert fitted["orient_err_deg"].median() < network["orient_err_deg"].median()
+    assert pd.read_csv(out / "summary_fitted.csv")["fit_kept"].iloc[0] > 0.9
+
+
+def test_the_discriminator_prior_needs_a_discriminator(tiny_root, tmp_path, capsys):
+    """A ResNet-50 run trains no discriminator: --fit-prior discriminator is one line, before any work."""
+    from hmrlib.__main__ import main
+
+    run = tmp_path / "run"
+    Trainer(profile("tiny", "resnet50", data_root=tiny_root), run, progress=False).run()
+    best = str(run / "checkpoints" / "best.pt")
+    args = ["evaluate", "--checkpoint", best, "--data", str(tiny_root), "--out", str(tmp_path / "e")]
+    assert main([*args, "--fit", "labels", "--fit-prior", "discriminator"]) == 2
+    assert capsys.readouterr().err.strip().endswith("has no discriminator (a full-model run has)")
+    assert not (tmp_path / "e").exists()

@@ -9,7 +9,7 @@ import trimesh
 from PIL import Image
 
 from hmrlib.__main__ import main
-from hmrlib.present.predict import read_rgb
+from hmrlib.people.predict import read_rgb
 from hmrlib.train import Trainer, profile
 
 PHOTOS = Path(skimage.data.__file__).parent  # photographs shipped by scikit-image, not made here
@@ -118,9 +118,9 @@ def test_nobody_found_says_so_and_takes_the_whole_image(checkpoint, tmp_path, ca
 
 
 def test_a_video_gives_a_row_a_frame_and_smoothing_lowers_the_jitter(checkpoint, tiny_root, tmp_path):
-    from hmrlib.present.detect import PersonDetector
-    from hmrlib.present.smoothing import jitter
-    from hmrlib.present.video import predict_video, write_video
+    from hmrlib.people.detect import PersonDetector
+    from hmrlib.people.smoothing import jitter
+    from hmrlib.people.video import predict_video, write_video
     from hmrlib.train.trained import load_trained
 
     sequence = sorted((tiny_root / "H36M" / "S1" / "Images").iterdir())[0]
@@ -186,7 +186,7 @@ def test_the_smoother_follows_a_motion_and_removes_its_noise():
     """An elbow bending from 0 to 1.2 rad over 3 s with 0.05 rad of noise per frame, at 30 fps:
     the smoothed angle follows the clean motion (correlation, range) with far less jitter. Rules
     out a smoother that outputs a constant (no jitter, but no motion) or passes the noise on."""
-    from hmrlib.present.smoothing import jitter, smooth_parameters
+    from hmrlib.people.smoothing import jitter, smooth_parameters
 
     frames, rng = 90, np.random.default_rng(0)
     clean = np.linspace(0.0, 1.2, frames)
@@ -208,8 +208,8 @@ def test_every_input_is_accounted_for_whatever_fails(checkpoint, tiny_root, tmp_
     the file, the rest is done with outputs of their own, and the exit status says so. Rules out
     the traceback that one unexpected exception class used to end the run with, and a.png /
     a.jpg / x/a.png / y/a.png overwriting each other's outputs."""
-    from hmrlib.present import detect
-    from hmrlib.present.video import write_video
+    from hmrlib.people import detect
+    from hmrlib.people.video import write_video
 
     first, second = tmp_path / "x", tmp_path / "y"
     first.mkdir(), second.mkdir()
@@ -334,7 +334,7 @@ def test_mediapipe_logs_nothing_and_hmrlib_warns_in_one_line(tmp_path):
 
     code = (
         "import os, warnings, numpy as np, skimage.data\n"
-        "from hmrlib.present.detect import PersonDetector\n"
+        "from hmrlib.people.detect import PersonDetector\n"
         "from hmrlib.errors import HmrlibWarning\n"
         "print(len(PersonDetector()(skimage.data.astronaut())))\n"
         "os.write(2, b'native line kept\\n')\n"
@@ -344,3 +344,46 @@ def test_mediapipe_logs_nothing_and_hmrlib_warns_in_one_line(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1"
     assert result.stderr.splitlines() == ["native line kept", "hmrlib: warning: no ImageNet weights, as a test"]
+
+
+def test_images_that_cannot_hold_a_person_are_answered_from_the_header_with_a_reason(checkpoint, tmp_path, capsys):
+    """A 1x1 PNG was skipped as 'ZeroDivisionError: division by zero'; a 5000x3 strip took 4 min
+    45 s of detector windows on its 3-pixel side. Both are refused from the header, by name, and
+    the detector's windows are bounded for any image."""
+    from hmrlib.people.detect import MAX_WINDOWS_PER_SIDE, _windows
+
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(tmp_path / "dot.png")
+    Image.fromarray(np.full((3, 5000, 3), 90, np.uint8)).save(tmp_path / "strip.png")
+    Image.fromarray(np.full((300, 4000, 3), 90, np.uint8)).save(tmp_path / "banner.png")
+    out = tmp_path / "out"
+    code = main(["predict", str(tmp_path), "--checkpoint", str(checkpoint), "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 1 and "predict: 0 of 3 inputs done" in printed
+    assert "dot.png: 1x1 pixels: too small to hold a person" in printed
+    assert "strip.png: 5000x3 pixels: too small to hold a person" in printed
+    assert "banner.png: 4000x300 pixels: an aspect no person fits" in printed
+    assert _windows(3, 5000) == [] and _windows(40, 40) == []
+    assert len(_windows(900, 7000)) <= 2 * MAX_WINDOWS_PER_SIDE**2
+
+
+def test_predict_fits_each_body_to_its_keypoints_and_keeps_the_networks_answer_beside(checkpoint, tmp_path):
+    """By default each detected person's body is fitted after the network: the JSON's main
+    parameters are the fit's (its joints closer to BlazePose's limb landmarks than the network's),
+    the network's answer under "network"; --no-fit gives the network alone."""
+    from hmrlib.people.agreement import limb_distances
+
+    image = str(PHOTOS / "astronaut.png")
+    assert main(["predict", image, "--checkpoint", str(checkpoint), "--out", str(tmp_path / "fit")]) == 0
+    assert main(["predict", image, "--checkpoint", str(checkpoint), "--out", str(tmp_path / "net"), "--no-fit"]) == 0
+    fitted = json.loads((tmp_path / "fit" / "astronaut_p0.json").read_text())
+    alone = json.loads((tmp_path / "net" / "astronaut_p0.json").read_text())
+    assert "fit" not in alone and "network" not in alone
+    assert fitted["fit"]["kept"] and fitted["fit"]["prior"] == "near-network"
+    assert fitted["fit"]["reprojection_error_fit"] < fitted["fit"]["reprojection_error_network"]
+    assert np.allclose(fitted["network"]["body_pose"], alone["body_pose"], atol=1e-4)
+    keypoints, side = np.array(fitted["keypoints_2d"]), fitted["box"]["side"]
+    after = limb_distances(np.array(fitted["joints_2d"]), keypoints, side).mean()
+    before = limb_distances(np.array(fitted["network"]["joints_2d"]), keypoints, side).mean()
+    assert after < 0.5 * before
+    with np.load(tmp_path / "fit" / "astronaut_p0.npz") as saved:
+        assert np.allclose(saved["body_pose"], fitted["body_pose"], atol=1e-5)

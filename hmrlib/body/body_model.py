@@ -67,9 +67,13 @@ class BodyModel(nn.Module):
     the batch size is free.
     """
 
-    def __init__(self, smpl: smplx.SMPL, source: str, is_standin: bool):
+    def __init__(self, smpl: smplx.SMPL, source: str, is_standin: bool, landmark_vertices: dict | None = None):
         super().__init__()
         self.smpl = smpl
+        # surface points by name (nose, eyes, ears, heels, toes): the model file's, else SMPL's own
+        self.landmark_vertices = landmark_vertices or {
+            name: smplx.vertex_ids.vertex_ids["smplh"][name] for name in LANDMARK_NAMES
+        }
         self.parents = tuple(int(p) for p in smpl.parents.tolist())  # read once: see hmrlib.body.skinning
         self.source = source
         self.is_standin = is_standin
@@ -151,7 +155,7 @@ def load_body_model(path=None, gender: str = "neutral", num_betas: int = 10, dev
             create_body_pose=False,
             create_transl=False,
         )
-    model = BodyModel(smpl, source=str(path), is_standin=bool(arrays.get("is_standin", False)))
+    model = BodyModel(smpl, str(path), bool(arrays.get("is_standin", False)), vertex_ids)
     return model.to(device) if device is not None else model
 
 

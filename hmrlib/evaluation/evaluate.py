@@ -118,6 +118,12 @@ def evaluate_generator(
 ) -> pd.DataFrame:
     """Predict and score; with ``out_dir``, write per_sample.csv and summary.csv there."""
     predictions = predict(generator, dataset, indices, batch_size, workers=workers)
+    return evaluate_predictions(predictions, dataset, body, out_dir, h36m_regressor)
+
+
+def evaluate_predictions(predictions: dict, dataset, body, out_dir=None, h36m_regressor=None) -> pd.DataFrame:
+    """Score :func:`predict`'s output and summarise; with ``out_dir``, write per_sample.csv and
+    summary.csv there."""
     per_sample = score(
         predictions["pose"], predictions["betas"], dataset, body, predictions["indices"], h36m_regressor=h36m_regressor
     )

@@ -12,6 +12,32 @@ from hmrlib.present.plausibility import discriminator_realism, joint_angle_limit
 from hmrlib.render import GROUND_TRUTH_COLOUR, PREDICTION_COLOUR, Renderer
 from hmrlib.train.trained import TrainedModel, load_trained
 
+FITTED = " + fit"  # the key of a variant's fitted answers: "resnet50 + fit"
+
+
+def display_name(key: str) -> str:
+    """A variant's Table 1 name, or a fitted variant's with "+ fitting to keypoints"."""
+    variant, fitted, _ = key.partition(FITTED)
+    return VARIANT_NAMES.get(variant, variant) + (" + fitting to keypoints" if fitted else "")
+
+
+def fitted_predictions(predictions: dict, dataset, indices, body, keypoints, discriminator=None) -> dict:
+    """{"<variant> + fit": {"pose", "betas"}}: each variant's answers fitted to ``keypoints``
+    (N, 33, 3) of the frames, at their labelled translation (:mod:`hmrlib.evaluation.fitted`),
+    with ``discriminator`` as the prior (else staying near the network's pose)."""
+    import torch
+
+    from hmrlib.evaluation.fitted import fit_on_frames
+    from hmrlib.fitting import KeypointFitter
+
+    fitter = KeypointFitter(body, discriminator)
+    out = {}
+    for variant, p in predictions.items():
+        pose, betas = torch.as_tensor(p["pose"]), torch.as_tensor(p["betas"])
+        fitted = fit_on_frames(fitter, pose, betas, dataset, indices, keypoints)
+        out[variant + FITTED] = {"pose": fitted["pose"].numpy(), "betas": fitted["betas"].numpy()}
+    return out
+
 
 def load_variants(ablation_dir, seed: int = 0) -> dict[str, TrainedModel]:
     """{variant: trained model} from each run's best checkpoint (else its latest)."""
@@ -83,7 +109,7 @@ def side_by_side(dataset, predictions: dict, body, indices, sample_numbers, titl
                     )[0]
                 )
             )
-            ax.set_title(VARIANT_NAMES[variant], fontsize=8)
+            ax.set_title(display_name(variant), fontsize=8)
         for ax in row:
             ax.axis("off")
     fig.suptitle(title)
@@ -111,7 +137,7 @@ def plausibility_table(train_set, dataset, predictions: dict, indices, scores: d
     for variant, p in predictions.items():
         rows.append(
             {
-                "poses": VARIANT_NAMES[variant],
+                "poses": display_name(variant),
                 "joints beyond training range (%)": 100 * range_violations(p["pose"], limits).mean(),
                 "discriminator realism": discriminator_realism(p["pose"], discriminator).mean()
                 if discriminator

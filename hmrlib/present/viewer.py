@@ -14,9 +14,9 @@ import torch
 from PIL import Image
 
 from hmrlib.camera import rotate_about
-from hmrlib.constants import VARIANT_NAMES
 from hmrlib.data.crop import crop_camera, crop_square
 from hmrlib.evaluation.metrics import all_metrics
+from hmrlib.present.compare import display_name
 from hmrlib.render import GROUND_TRUTH_COLOUR, PREDICTION_COLOUR, Renderer, error_colours
 
 ERROR_SCALE_M = 0.3  # the heat map saturates at 30 cm
@@ -32,7 +32,7 @@ class MeshViewer:
         self.indices = np.arange(len(dataset)) if indices is None else np.asarray(indices)
         self.renderer = Renderer()
         self.sample = widgets.IntSlider(0, 0, len(self.indices) - 1, description="sample")
-        names = [(VARIANT_NAMES.get(variant, variant), variant) for variant in predictions]
+        names = [(display_name(variant), variant) for variant in predictions]
         self.variant = widgets.Dropdown(options=names, description="variant", layout={"width": "auto"})
         self.show = widgets.ToggleButtons(options=["both", "prediction", "ground truth"], description="show")
         self.azimuth = widgets.FloatSlider(0.0, min=-180, max=180, step=15, description="azimuth")

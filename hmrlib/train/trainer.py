@@ -580,10 +580,12 @@ class Trainer:
         self.logger.log_val(self.iteration, metrics)
         if metrics["mse_m2"] < self.best_val:
             self.best_val = metrics["mse_m2"]
-            # best.pt is for using the model (weights and configuration), not for resuming
+            # best.pt is for using the model (weights, configuration, and the discriminators that
+            # fitting uses as its pose prior), not for resuming
             checkpoint.save_atomic(
                 {
                     "generator": self.generator.state_dict(),
+                    "discriminator": self.discriminator.state_dict() if self.discriminator is not None else None,
                     "iteration": self.iteration,
                     "best_val": self.best_val,
                     "config": self.config.to_dict(),

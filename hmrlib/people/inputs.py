@@ -2,8 +2,8 @@
 
 Folders are expanded (their own files, sorted), every input gets an output name of its own (two
 inputs with one stem, ``a.png`` and ``a.jpg`` or ``x/a.png`` and ``y/a.png``, are told apart by
-their suffix, then by their folders), and images and videos go to :mod:`hmrlib.present.predict`
-and :mod:`hmrlib.present.video`. Whatever fails for one input — reading, decoding, detecting,
+their suffix, then by their folders), and images and videos go to :mod:`hmrlib.people.predict`
+and :mod:`hmrlib.people.video`. Whatever fails for one input — reading, decoding, detecting,
 predicting, writing — is reported by name in one line and the others are done; the caller gets
 (written files, [(input, problem)]) to summarise.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from hmrlib.present.predict import (
+from hmrlib.people.predict import (
     MAX_MEGAPIXELS,
     Job,
     Prediction,
@@ -23,7 +23,7 @@ from hmrlib.present.predict import (
     read_rgb,
     save_prediction,
 )
-from hmrlib.present.video import predict_video
+from hmrlib.people.video import predict_video
 from hmrlib.progress import progress_bar
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
@@ -67,8 +67,10 @@ def predict_files(
     smoothing: bool = True,
     progress: bool = True,
     max_megapixels: float = MAX_MEGAPIXELS,
+    fitter=None,
 ) -> tuple[list, list]:
-    """Predict every image (and video) in ``paths`` (files or folders). Returns (written,
+    """Predict every image (and video) in ``paths`` (files or folders), each detected person fitted
+    to its keypoints where a :class:`~hmrlib.fitting.KeypointFitter` is given. Returns (written,
     [(input, problem)]): a failed input is reported there, by name, and the others are done."""
     files = expand_inputs(paths)
     names = output_names(files)
@@ -87,11 +89,12 @@ def predict_files(
                 smoothing,
                 progress,
                 names[video],
+                fitter,
             )
         except Exception as err:  # one video's problem ends that video only
             failed.append((str(video), _problem(err, video)))
     images = [p for p in files if p.suffix.lower() not in VIDEO_SUFFIXES]
-    batch = _Batch(generator, body, out_dir, image_size, batch_size, written, failed)
+    batch = _Batch(generator, body, fitter, out_dir, image_size, batch_size, written, failed)
     with progress_bar(len(images), desc="predict", unit="img", disable=not progress or not images) as bar:
         for path in images:
             try:
@@ -120,8 +123,8 @@ class _Batch:
     people are predicted. A batch that fails is retried image by image, so only the image at
     fault is reported."""
 
-    def __init__(self, generator, body, out_dir, image_size: int, batch_size: int, written: list, failed: list):
-        self.generator, self.body, self.out_dir = generator, body, Path(out_dir)
+    def __init__(self, generator, body, fitter, out_dir, image_size: int, batch_size: int, written: list, failed: list):
+        self.generator, self.body, self.fitter, self.out_dir = generator, body, fitter, Path(out_dir)
         self.image_size, self.batch_size, self.written, self.failed = image_size, batch_size, written, failed
         self.pending: list[tuple[Path, str, list[Job]]] = []
 
@@ -136,7 +139,7 @@ class _Batch:
             return
         try:
             jobs = [job for *_, image_jobs in pending for job in image_jobs]
-            predictions = predict_jobs(self.generator, self.body, jobs, self.image_size)
+            predictions = predict_jobs(self.generator, self.body, jobs, self.image_size, self.fitter)
         except Exception as err:
             if len(pending) == 1:
                 self.failed.append((str(pending[0][0]), _problem(err, pending[0][0])))

@@ -8,7 +8,7 @@ Frames are read and written with imageio-ffmpeg, which ships its own ffmpeg bina
   <name>_params.csv    the same, one row per frame
 The person is the detector's largest in each frame (the previous frame's box where it finds
 nobody, the whole frame before anyone is found). With ``smoothing`` (the default) the boxes and
-the parameters go through a One-Euro filter (:mod:`hmrlib.present.smoothing`) before the meshes
+the parameters go through a One-Euro filter (:mod:`hmrlib.people.smoothing`) before the meshes
 are placed and drawn.
 """
 
@@ -19,8 +19,8 @@ import pandas as pd
 import torch
 
 from hmrlib.errors import HmrlibError
-from hmrlib.present.predict import Job, find_jobs, overlay, placed_predictions, predict_jobs
-from hmrlib.present.smoothing import one_euro, smooth_parameters
+from hmrlib.people.predict import Job, find_jobs, overlay, placed_predictions, predict_jobs
+from hmrlib.people.smoothing import one_euro, smooth_parameters
 from hmrlib.progress import progress_bar
 
 
@@ -105,9 +105,11 @@ def predict_video(
     smoothing: bool = True,
     progress: bool = True,
     name: str | None = None,
+    fitter=None,
 ) -> list[Path]:
-    """Predict every frame of the video at ``path`` (module docstring); the files written, named
-    after ``name`` (default: the video's stem)."""
+    """Predict every frame of the video at ``path`` (module docstring), each frame's person fitted
+    to its keypoints where a :class:`~hmrlib.fitting.KeypointFitter` is given; the files
+    written, named after ``name`` (default: the video's stem)."""
     path, out_dir = Path(path), Path(out_dir)
     frames, fps = read_video(path)
     jobs, found = track_boxes(frames, detector, bbox)
@@ -116,18 +118,24 @@ def predict_video(
     boxes = np.array([[*job.box[0], job.box[1]] for job in jobs])  # (T, 3)
     if smoothing and len(jobs) > 1:
         boxes = one_euro(boxes, fps)
-        jobs = [Job(job.image, (box[:2], float(box[2])), job.box_source) for job, box in zip(jobs, boxes)]
+        jobs = [
+            Job(job.image, (box[:2], float(box[2])), job.box_source, job.keypoints) for job, box in zip(jobs, boxes)
+        ]
     predictions = []
     with progress_bar(len(jobs), desc=f"{path.name}", unit="frame", disable=not progress) as bar:
         for start in range(0, len(jobs), batch_size):
-            predictions += predict_jobs(generator, body, jobs[start : start + batch_size], image_size)
+            predictions += predict_jobs(generator, body, jobs[start : start + batch_size], image_size, fitter)
             bar.update(len(jobs[start : start + batch_size]))
     pose = np.stack([p.pose for p in predictions])
     betas = np.stack([p.betas for p in predictions])
+    transl = np.stack([p.transl for p in predictions])
     if smoothing:
         pose, betas = smooth_parameters(pose, betas, fps)
-        predictions = _replaced(predictions, pose, betas, body)
-    transl = np.stack([p.transl for p in predictions])
+        # a fitted frame's translation is the fit's: smoothed like the rest, not placed again from the box
+        fitted = any(p.fit is not None and p.fit["kept"] for p in predictions)
+        transl = one_euro(transl, fps) if fitted else None
+        predictions = _replaced(predictions, pose, betas, body, transl)
+        transl = np.stack([p.transl for p in predictions])
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = name or path.stem
     written = [out_dir / f"{stem}_params.npz", out_dir / f"{stem}_params.csv", out_dir / f"{stem}_overlay.mp4"]
@@ -142,9 +150,16 @@ def predict_video(
     return written
 
 
-def _replaced(predictions, pose: np.ndarray, betas: np.ndarray, body):
-    """The predictions with smoothed parameters, their meshes rebuilt and placed again."""
+def _replaced(predictions, pose: np.ndarray, betas: np.ndarray, body, transl: np.ndarray | None = None):
+    """The predictions with smoothed parameters, their meshes rebuilt and placed again (from
+    their boxes, or at ``transl`` (T, 3) where given)."""
     device = body.smpl.v_template.device
     mesh = body.mesh(torch.as_tensor(pose, device=device), torch.as_tensor(betas, device=device))
     jobs = [Job(p.image, p.box, p.box_source, p.keypoints) for p in predictions]
-    return placed_predictions(jobs, [p.crop for p in predictions], pose, betas, mesh)
+    replaced = placed_predictions(jobs, [p.crop for p in predictions], pose, betas, mesh)
+    for new, old, k in zip(replaced, predictions, range(len(replaced))):
+        new.network, new.fit = old.network, old.fit
+        if transl is not None:
+            new.vertices, new.joints = new.vertices - new.transl + transl[k], new.joints - new.transl + transl[k]
+            new.transl = transl[k]
+    return replaced

