@@ -33,6 +33,7 @@ def main():
     from hmrlib.train import Trainer, profile
     from hmrlib.train.timing import first_batch, median_seconds
     from hmrlib.train.trainer import adamw
+    from hmrlib.train.waits import WaitCounter
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default="data/synth_small")
@@ -81,6 +82,8 @@ def main():
             full.append(median_seconds(lambda: trainer.step(batch), args.steps, device))
             busy.append(gpu_busy_percent(device))  # NVML's share of the last sample period
         bare_s, full_s = statistics.median(bare), statistics.median(full)
+        with WaitCounter() as waits:  # what would make the host wait for a GPU, counted on any device
+            trainer.step(batch)
         loader = torch.utils.data.DataLoader(
             trainer.train_set, batch_size=config.optim.batch_size, shuffle=True, num_workers=args.workers
         )
@@ -98,8 +101,13 @@ def main():
         f"ratio {full_s / bare_s:.2f} (goal <= 1.2); fixed per-step cost {full_s - bare_s:.3f} s; "
         f"{config.optim.batch_size / full_s:.0f} images/s full, {config.optim.batch_size / bare_s:.0f} backbone-only"
     )
+    print(f"waits for the device in one full step: {waits.total} (goal 0)")
+    for place, count in waits.places.most_common(5):
+        print(f"  {count} x at {place}")
     if device.type == "cuda" and None not in busy:
         print(f"GPU busy during the full steps (NVML, after each round): median {statistics.median(busy):.0f} %")
+    elif device.type == "cuda":
+        print("GPU busy share: not measured (torch.cuda.utilization needs pynvml: pip install nvidia-ml-py)")
     print(
         f"loader {rate:.0f} samples/s ({args.workers} workers, crop cache) "
         f"vs training consumption {consumed:.1f} samples/s: "

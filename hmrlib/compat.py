@@ -57,4 +57,8 @@ def configure_opengl(platform: str | None = None) -> str:
     os.environ.setdefault("PYOPENGL_PLATFORM", platform or "egl")
     if os.environ["PYOPENGL_PLATFORM"] == "egl":
         os.environ.setdefault("PYGLET_HEADLESS", "true")
+        # under torchrun each rank renders on its own GPU (pyrender's EGL takes device 0 otherwise);
+        # on a CPU (Mesa) there is one EGL device for every rank
+        if "LOCAL_RANK" in os.environ and torch.cuda.is_available():
+            os.environ.setdefault("EGL_DEVICE_ID", os.environ["LOCAL_RANK"])
     return os.environ["PYOPENGL_PLATFORM"]

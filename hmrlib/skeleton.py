@@ -4,6 +4,8 @@ Frame (SMPL's): metres, y up, the body faces +z, the character's left is +x.
 Pose vectors are axis-angle, joint-major: ``pose[..., 3*j:3*j+3]`` rotates joint ``j``.
 """
 
+import functools
+
 import torch
 
 JOINT_NAMES = (
@@ -85,5 +87,18 @@ def mirror_pose(pose: torch.Tensor) -> torch.Tensor:
     if num_joints != NUM_JOINTS:
         raise ValueError(f"mirror_pose expects the full {NUM_JOINTS}-joint pose, got {num_joints} joints")
     rotvecs = pose.reshape(*pose.shape[:-1], num_joints, 3)  # (..., J, 3)
-    mirrored = rotvecs[..., list(MIRROR_PERMUTATION), :] * rotvecs.new_tensor([1.0, -1.0, -1.0])
+    permutation, signs = _mirror_constants(pose.device)
+    mirrored = rotvecs.index_select(-2, permutation) * signs.to(pose.dtype)
     return mirrored.reshape(pose.shape)
+
+
+def mirror_joints(points: torch.Tensor) -> torch.Tensor:
+    """(B, 24, D) per-joint points -> each joint takes its mirror twin's (left <-> right)."""
+    return points.index_select(1, _mirror_constants(points.device)[0])
+
+
+@functools.cache
+def _mirror_constants(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mirror permutation and the axis-angle signs, made on ``device`` once: a Python list
+    used as an index is copied from host memory at every call, and on a GPU such a copy waits."""
+    return torch.tensor(MIRROR_PERMUTATION, device=device), torch.tensor([1.0, -1.0, -1.0], device=device)

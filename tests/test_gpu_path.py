@@ -2,6 +2,7 @@
 work on the CPU too), skipping non-finite steps under AMP, checkpoints that move between device
 types, the process-group backend and timeout, what DDP broadcasts, and the strict paper profile."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -97,9 +98,18 @@ def test_scaler_states_load_across_enabled_and_disabled():
     assert enabled.get_scale() == 8.0
 
 
-def test_training_random_streams_live_on_the_cpu(tiny_root, tmp_path):
+def test_training_random_streams_live_on_the_training_device(tiny_root, tmp_path):
+    """A step draws where it computes (a host draw copied to a GPU waits); a checkpoint whose
+    streams were drawn on another kind of device resumes with fresh ones, and says so."""
+    from hmrlib.errors import HmrlibWarning
+    from hmrlib.train.checkpoint import restore_rng, rng_state
+
     trainer = Trainer(tiny(tiny_root), tmp_path, progress=False)
-    assert all(g.device.type == "cpu" for g in trainer.rngs.values())  # so their state resumes on any device
+    assert all(g.device == trainer.device for g in trainer.rngs.values())
+    state = rng_state(trainer.rngs)
+    state["generators"]["augment"] = torch.zeros(16, dtype=torch.uint8)  # a CUDA generator's state is 16 bytes
+    with pytest.warns(HmrlibWarning, match="augment random streams were drawn on another kind of device"):
+        restore_rng(state, trainer.rngs)
 
 
 def test_the_backend_follows_the_device_and_the_timeout_is_passed(monkeypatch):
@@ -109,11 +119,15 @@ def test_the_backend_follows_the_device_and_the_timeout_is_passed(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setattr(torch.distributed, "is_initialized", lambda: False)
     monkeypatch.setattr(
-        torch.distributed, "init_process_group", lambda backend, timeout: calls.append((backend, timeout))
+        torch.distributed,
+        "init_process_group",
+        lambda backend, timeout, device_id: calls.append((backend, timeout, device_id)),
     )
     monkeypatch.setattr(torch.distributed, "get_rank", lambda: 1)
     assert start_distributed(torch.device("cpu"), 7200) == (1, 2)
-    assert calls == [("gloo", timedelta(seconds=7200))]
+    monkeypatch.setattr(torch.distributed, "is_initialized", lambda: False)
+    start_distributed(torch.device("cuda", 1), 60)  # NCCL bound to this rank's GPU from the start
+    assert calls == [("gloo", timedelta(seconds=7200), None), ("nccl", timedelta(seconds=60), torch.device("cuda", 1))]
 
 
 def test_ddp_broadcasts_no_body_model():
@@ -199,14 +213,29 @@ def test_cuda_random_states_of_more_gpus_resume_on_fewer(monkeypatch):
     assert list(restored) == [0] and torch.equal(restored[0], state["cuda"][0])
 
 
-def test_auto_precision_is_bfloat16_where_the_gpu_has_it(monkeypatch):
+def emulating_gpu(monkeypatch, capability):
+    """A stand-in CUDA device of ``capability`` whose torch.cuda.is_bf16_supported() answers as
+    torch >= 2.4 does: yes on sm_80 and later, and — counting emulation, its default — yes on
+    older GPUs too."""
+    monkeypatch.setattr(torch.version, "hip", None)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(
+        torch.cuda, "is_bf16_supported", lambda including_emulation=True: capability[0] >= 8 or including_emulation
+    )
+
+
+@pytest.mark.parametrize(
+    "capability, expected",
+    [((9, 0), torch.bfloat16), ((8, 0), torch.bfloat16), ((7, 5), torch.float16), ((7, 0), torch.float16)],
+)
+def test_auto_precision_is_bfloat16_only_where_the_gpu_computes_in_it(monkeypatch, capability, expected):
+    """A T4 (sm_75) or V100 (sm_70) emulates bfloat16, slowly: auto takes float16 + GradScaler
+    there (is_bf16_supported() said yes to both, so auto never chose float16)."""
     from hmrlib.train.trainer import autocast_dtype
 
     assert autocast_dtype("auto", torch.device("cpu")) is None
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
-    assert autocast_dtype("auto", torch.device("cuda", 0)) == torch.bfloat16
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
-    assert autocast_dtype("auto", torch.device("cuda", 0)) == torch.float16
+    emulating_gpu(monkeypatch, capability)
+    assert autocast_dtype("auto", torch.device("cuda", 0)) == expected
 
 
 def test_out_of_memory_names_the_sizes_and_the_setting_that_lowers_them(tiny_root, tmp_path):
@@ -280,8 +309,8 @@ def test_settings_the_device_cannot_honour_fall_back_with_one_warning(tiny_root,
     )
     trainer.run()
     assert trainer.iteration == 2 and not trainer.channels_last
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
-    with pytest.warns(HmrlibWarning, match="amp=bfloat16"):
+    emulating_gpu(monkeypatch, (7, 0))
+    with pytest.warns(HmrlibWarning, match="amp=bfloat16: this GPU only emulates"):
         assert autocast_dtype("bfloat16", torch.device("cuda", 0)) == torch.float16
 
 
@@ -295,3 +324,54 @@ def test_a_checkpoint_of_a_compiled_backbone_loads_without_compilation(tiny_root
     assert compile_backbone(generator)
     assert list(generator.state_dict()) == names
     Generator(ModelConfig(variant="resnet50", pretrained="none")).load_state_dict(generator.state_dict())
+
+
+def test_a_skipped_float16_step_stays_out_of_the_logged_means(tiny_root, tmp_path):
+    """A skipped step's loss terms are NaN: they used to be added to the interval's sums (the
+    logged loss became NaN), and the values a skipped step lacks (the discriminator's) were divided
+    by every step of the interval. Each value's mean is now over the steps that kept it: the same
+    as the per-step log's mean over those steps."""
+    runs = {}
+    for every in (1, 4):
+        trainer = Trainer(tiny(tiny_root, amp="float16", log_every=every), tmp_path / f"every{every}", progress=False)
+        poison(trainer, {1})
+        trainer.run()
+        runs[every] = pd.read_csv(tmp_path / f"every{every}" / "train_log.csv").set_index("step")
+    per_step, first = runs[1].loc[[1, 3, 4]], runs[4].loc[4]  # step 2 was skipped
+    assert runs[1].loc[2, "skipped"] == 1.0 and first["skipped"] == 0.25
+    for key in ("loss", "vertex_l2", "attention", "disc_loss", "real_score"):
+        assert np.isfinite(first[key]) and first[key] == pytest.approx(per_step[key].mean(), rel=1e-5), key
+
+
+def test_compile_backbone_reaches_the_path_a_heatmap_generator_takes():
+    """With model.joint_heatmaps the generator calls backbone.forward_with_maps, which
+    nn.Module.compile (it compiles __call__) left uncompiled, silently."""
+    from hmrlib.train.trainer import compile_backbone
+
+    generator = Generator(ModelConfig(variant="resnet50", pretrained="none", joint_heatmaps=True))
+    assert compile_backbone(generator)
+    assert getattr(generator.backbone.forward_with_maps, "_torchdynamo_orig_callable", None) is not None
+
+
+def test_cudnn_and_cublas_allocation_failures_get_the_out_of_memory_line():
+    """They arrive as a plain RuntimeError naming their status, not torch's OutOfMemoryError."""
+    from hmrlib.train.trainer import is_out_of_memory
+
+    assert is_out_of_memory(RuntimeError("cuDNN error: CUDNN_STATUS_ALLOC_FAILED"))
+    assert is_out_of_memory(RuntimeError("CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`"))
+    assert is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert not is_out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
+
+
+def test_each_rank_renders_on_its_own_gpu(monkeypatch):
+    from hmrlib.compat import configure_opengl
+
+    for name in ("EGL_DEVICE_ID", "PYOPENGL_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    configure_opengl()
+    assert "EGL_DEVICE_ID" not in os.environ  # Mesa on a CPU: one device for every rank
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    configure_opengl()
+    assert os.environ["EGL_DEVICE_ID"] == "3"

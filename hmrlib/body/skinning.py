@@ -7,6 +7,8 @@ batch_rodrigues, transform_mat), with the parents read once when the model is bu
 tests/test_body_model.py checks it against smplx's SMPL forward.
 """
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from smplx.lbs import batch_rodrigues, blend_shapes, transform_mat, vertices2joints
@@ -29,11 +31,19 @@ def skin(smpl, pose: torch.Tensor, betas: torch.Tensor, parents: tuple[int, ...]
     return vertices, joints
 
 
+@functools.cache
+def parent_index(parents: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """(J - 1,) the parents of joints 1..J-1, made on ``device`` once (a list index would be
+    copied from host memory at every call: on a GPU, a wait)."""
+    return torch.tensor(parents[1:], device=device)
+
+
 def rigid_transforms(rotations: torch.Tensor, rest_joints: torch.Tensor, parents: tuple[int, ...]):
     """rotations (B, J, 3, 3), rest joints (B, J, 3) -> (posed joints (B, J, 3), each joint's
     transform relative to its rest position (B, J, 4, 4)): smplx's batch_rigid_transform."""
     joints = rest_joints.unsqueeze(-1)  # (B, J, 3, 1)
-    relative_joints = torch.cat([joints[:, :1], joints[:, 1:] - joints[:, list(parents[1:])]], dim=1)
+    parent_joints = joints[:, 1:] - joints.index_select(1, parent_index(parents, joints.device))
+    relative_joints = torch.cat([joints[:, :1], parent_joints], dim=1)
     local = transform_mat(rotations.reshape(-1, 3, 3), relative_joints.reshape(-1, 3, 1))
     local = local.reshape(-1, joints.shape[1], 4, 4)
     chain = [local[:, 0]]

@@ -81,10 +81,11 @@ class PoseDiscriminator(nn.Module):
         return torch.cat([joint_logits, full_logit], dim=1)
 
     @torch.no_grad()
-    def adapt_noise(self, mean_real: torch.Tensor):
+    def adapt_noise(self, mean_real: torch.Tensor, enabled: torch.Tensor | bool = True):
         """After a step: per noise level, raise its std if its discriminators' mean output (sigmoid)
-        on a real batch, ``mean_real`` (24,), is above the target, else lower it."""
+        on a real batch, ``mean_real`` (24,), is above the target, else lower it. ``enabled``: a
+        0-d bool on the device (False: a skipped step, the levels stay), so nothing is read back."""
         if self.noise_levels == "per-module":
             mean_real = torch.stack([mean_real[:-1].mean(), mean_real[-1]])
-        direction = torch.where(mean_real > self.noise_target, 1.0, -1.0)
+        direction = torch.where(mean_real > self.noise_target, 1.0, -1.0) * enabled
         self.noise_std.add_(direction * self.noise_step).clamp_(0.0, self.max_noise)

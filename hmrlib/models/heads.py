@@ -29,6 +29,7 @@ from hmrlib.geometry import (
     matrix_to_sixd,
     sixd_to_matrix,
 )
+from hmrlib.models.negatives import PygNegatives
 from hmrlib.skeleton import NUM_JOINTS, pose_graph_edges
 
 ROTATION_SIZES = {"axis-angle": 3, "6d": 6}
@@ -88,10 +89,11 @@ class SuperGATPoseHead(nn.Module):
         square: the attention loss (a BCE on those logits) then grows linearly with them. Measured
         on the cpu recipe at lr 3e-4: from 4.4 to 95 in 370 steps without it (docs/experiments.md).
 
-        negatives: the attention loss's negative edges. 'pyg' (the authors'): SuperGATConv's own
-        sampling over the batch's graphs (its count grows with the batch: 544 a graph at batch
-        16); 'per-graph' (hmrlib's): the same number of non-edges in every graph, PyG's ratio of
-        its positives, so the loss does not change with the batch size.
+        negatives: the attention loss's negative edges. 'pyg' (the authors'): what SuperGATConv's own
+        sampler draws over the batch's graphs (its count grows with the batch: 544.5 a graph at
+        batch 16), drawn on the device (:mod:`hmrlib.models.negatives`); 'per-graph' (hmrlib's):
+        the same number of non-edges in every graph, PyG's ratio of its positives, so the loss
+        does not change with the batch size.
 
         near_zero_readout: start the readout near zero (hmrlib's, with the generator's mean pose
         added to it) instead of PyTorch's default initialisation."""
@@ -117,6 +119,7 @@ class SuperGATPoseHead(nn.Module):
                 dropout=dropout,
                 attention_type="SD",
                 is_undirected=True,
+                add_self_loops=False,  # added once to the static edge list (PyG's own removal reads a mask back)
             )
             for k in range(layers)
         )
@@ -131,6 +134,8 @@ class SuperGATPoseHead(nn.Module):
         self.register_buffer("non_edges", skeleton_non_edges(self.edge_index), persistent=False)
         positives = self.edge_index.shape[1] + NUM_JOINTS
         self.negatives_per_graph = round(self.convs[0].neg_sample_ratio * positives)
+        # 'pyg': the negatives PyG's sampler would draw for the batch, drawn on the device
+        self.pyg_negatives = PygNegatives(self.edge_index, self.convs[0].neg_sample_ratio)
         self.near_zero_readout = near_zero_readout
         self.reset_parameters()
 
@@ -141,12 +146,13 @@ class SuperGATPoseHead(nn.Module):
             nn.init.xavier_uniform_(self.readout.weight, gain=0.01)  # start near the generator's mean pose
             nn.init.zeros_(self.readout.bias)
 
-    def batched_graph(self, batch_size: int):
-        """edge_index (2, B*E) with each sample's nodes offset, and the node -> sample vector."""
+    def batched_graph(self, batch_size: int) -> torch.Tensor:
+        """edge_index (2, B*E + B*24): each sample's edges, its nodes offset, then every node's
+        self-loop — the list SuperGATConv builds itself when it adds the loops."""
         offsets = torch.arange(batch_size, device=self.edge_index.device) * NUM_JOINTS
         edges = (self.edge_index[:, None, :] + offsets[None, :, None]).flatten(1)  # (2, B*E)
-        batch = torch.arange(batch_size, device=self.edge_index.device).repeat_interleave(NUM_JOINTS)
-        return edges, batch
+        loops = torch.arange(batch_size * NUM_JOINTS, device=edges.device).expand(2, -1)
+        return torch.cat([edges, loops], dim=1)
 
     def negative_edges(self, batch_size: int) -> torch.Tensor:
         """(2, B * K) negative edges: K = negatives_per_graph non-edges of each graph, drawn
@@ -181,12 +187,14 @@ class SuperGATPoseHead(nn.Module):
         initial = self.encode_nodes(features)  # (B*24, C)
         if joint_inputs is not None:
             initial = initial + joint_inputs.reshape(initial.shape)
-        edges, batch = self.batched_graph(batch_size)
+        edges = self.batched_graph(batch_size)
         x, previous = initial, initial[:, : self.conv_out]
         for conv, norm, residual in zip(self.convs, self.norms, self.initial_residual):
-            fixed = self.training and self.negatives == "per-graph"
-            negatives = self.negative_edges(batch_size) if fixed else None  # None: PyG samples its own
-            out = conv(norm(x), edges, neg_edge_index=negatives, batch=batch)  # (B*24, heads * ch)
+            negatives = None
+            if self.training:
+                per_graph = self.negatives == "per-graph"
+                negatives = self.negative_edges(batch_size) if per_graph else self.pyg_negatives(batch_size)
+            out = conv(norm(x), edges, neg_edge_index=negatives)  # (B*24, heads * ch)
             x = F.leaky_relu(torch.cat([previous, out], dim=-1) + residual(initial), self.leaky_slope)  # (B*24, width)
             previous = out
         raw = self.readout(x.view(batch_size, NUM_JOINTS * self.width))

@@ -134,6 +134,7 @@ def _timings(profile_name: str, config, steps: int, say) -> dict:
     from hmrlib.data.dataset import H36MDataset
     from hmrlib.train import Trainer, profile
     from hmrlib.train.timing import first_batch, median_seconds
+    from hmrlib.train.waits import WaitCounter
 
     data = config.data
     subject = next(s for s in data.train_subjects if (Path(data.root) / "H36M_data_st" / s).is_dir())
@@ -157,17 +158,23 @@ def _timings(profile_name: str, config, steps: int, say) -> dict:
             batch = first_batch(part, run.optim.batch_size, device)
             seconds = median_seconds(lambda: trainer.step(batch), steps, device)  # noqa: B023 (called here)
             peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+            with WaitCounter() as waits:  # what would make the host wait for a GPU, counted on any device
+                trainer.step(batch)
         timings[variant] = {
             "ms_per_step": 1000 * seconds,
             "images_per_s": run.optim.batch_size / seconds,
             "peak_gib": peak,
             "hours": seconds * run.optim.iterations / 3600,
+            "waits_per_step": waits.total,
         }
         memory = f", peak GPU memory {peak:.1f} GiB" if peak is not None else ""
         say(
             f"    {VARIANT_NAMES[variant]}: {1000 * seconds:.0f} ms/step (median), "
-            f"{run.optim.batch_size / seconds:.0f} images/s{memory}"
+            f"{run.optim.batch_size / seconds:.0f} images/s{memory}, {waits.total} waits for the device a step; "
+            f"{run.optim.iterations} steps: {_duration(timings[variant]['hours'])}"
         )
+        for place, count in waits.places.most_common(5):
+            say(f"      waits {count} x at {place}")
     total = sum(t["hours"] for t in timings.values())
     say(
         f"  profile {profile_name}: {config.optim.iterations} iterations x 3 variants = {_duration(total)} of training "

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hmrlib.errors import HmrlibError
+from hmrlib.errors import HmrlibError, HmrlibWarning
 
 STEP_PATTERN = re.compile(r"step_(\d+)\.pt$")
 
@@ -95,8 +95,20 @@ def restore_rng(state: dict, generators: dict):
     if "cuda" in state and torch.cuda.is_available():  # a run saved with more GPUs resumes on fewer
         for index, cuda_state in enumerate(state["cuda"][: torch.cuda.device_count()]):
             torch.cuda.set_rng_state(cuda_state, index)
+    moved = []
     for name, generator in generators.items():
-        generator.set_state(state["generators"][name])
+        saved = state["generators"][name]
+        if saved.shape == generator.get_state().shape:
+            generator.set_state(saved)
+        else:  # saved by a generator on another kind of device: a stream of its own from here on
+            moved.append(name)
+    if moved:
+        warnings.warn(
+            f"the checkpoint's {', '.join(moved)} random streams were drawn on another kind of device: "
+            "they start anew from their seed here",
+            HmrlibWarning,
+            stacklevel=2,
+        )
 
 
 def _as_tuples(value):

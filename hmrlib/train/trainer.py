@@ -34,9 +34,9 @@ from hmrlib.models import Generator, PoseDiscriminator
 from hmrlib.models.weights import resolve_imagenet_weights
 from hmrlib.progress import progress_bar
 from hmrlib.seeding import derive_seed
-from hmrlib.skeleton import MIRROR_PERMUTATION
+from hmrlib.skeleton import mirror_joints
 from hmrlib.train import checkpoint
-from hmrlib.train.augment import GEOMETRIC_OPS, augment
+from hmrlib.train.augment import augment
 from hmrlib.train.config import TrainConfig
 from hmrlib.train.logs import TrainLogger
 from hmrlib.train.losses import (
@@ -115,8 +115,21 @@ def start_distributed(device: torch.device, timeout_s: int) -> tuple[int, int]:
     while rank 0 validates every file and builds the crop caches (NCCL's default is 10 minutes)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group(process_group_backend(device), timeout=timedelta(seconds=timeout_s))
+        # device_id binds NCCL's communicator to this rank's GPU at once (no guess, no later barrier hang)
+        device_id = device if device.type == "cuda" else None
+        dist.init_process_group(
+            process_group_backend(device), timeout=timedelta(seconds=timeout_s), device_id=device_id
+        )
     return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+ALLOCATION_FAILURES = ("CUDNN_STATUS_ALLOC_FAILED", "CUBLAS_STATUS_ALLOC_FAILED", "CUDA error: out of memory")
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """torch's OutOfMemoryError, or cuDNN's and cuBLAS's own allocation failures, which reach
+    Python as a plain RuntimeError naming their status."""
+    return isinstance(error, torch.OutOfMemoryError) or any(name in str(error) for name in ALLOCATION_FAILURES)
 
 
 def use_deterministic_algorithms(device: torch.device) -> None:
@@ -156,12 +169,31 @@ def set_learning_rate(optimiser: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
-def logged_means(sums: dict, steps: int) -> dict:
-    """Means over ``steps`` of per-step values summed on the device (tensors) or the host
-    (floats), read back in one transfer."""
-    names = [k for k, v in sums.items() if torch.is_tensor(v)]
-    read = dict(zip(names, torch.stack([sums[k].float() for k in names]).tolist() if names else []))  # host read
-    return {k: (read[k] if k in read else float(v)) / steps for k, v in sums.items()}
+def accumulate(sums: dict, counts: dict, values: dict) -> None:
+    """Add one step's values (0-d tensors on the device, or floats) to ``sums`` where they are.
+    A skipped step (float16) adds only 'p' and 'skipped': its other values are NaN or inf, and
+    would spoil the interval's means; ``counts`` holds how many steps each sum has."""
+    kept = 1.0 - values.get("skipped", 0.0)  # a float, or a 0-d tensor on the device
+    for key, value in values.items():
+        if key in ("p", "skipped"):
+            sums[key], counts[key] = sums.get(key, 0.0) + value, counts.get(key, 0) + 1
+        else:
+            value = torch.where(kept > 0, value, 0.0) if torch.is_tensor(kept) else value
+            sums[key], counts[key] = sums.get(key, 0.0) + value, counts.get(key, 0) + kept
+
+
+def logged_means(sums: dict, counts: dict) -> dict:
+    """Each sum over its count (:func:`accumulate`), the tensors among them read back in one
+    transfer; a value that no step of the interval kept is NaN."""
+    parts = {"sum": sums, "count": counts}
+    on_device = [(key, part) for key in sums for part in parts if torch.is_tensor(parts[part][key])]
+    stacked = torch.stack([parts[part][key].float() for key, part in on_device]) if on_device else None
+    read = dict(zip(on_device, stacked.tolist() if stacked is not None else []))  # the host read
+    means = {}
+    for key in sums:
+        total, count = (float(read.get((key, part), parts[part][key])) for part in parts)
+        means[key] = total / count if count else float("nan")
+    return means
 
 
 def end_distributed() -> None:
@@ -172,19 +204,30 @@ def end_distributed() -> None:
         dist.destroy_process_group()
 
 
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether the GPU computes in bfloat16 itself (compute capability 8.0 on, or ROCm). Not
+    ``torch.cuda.is_bf16_supported()``: since torch 2.4 it also says yes where bfloat16 is only
+    emulated (a T4, a V100), which is slower than float16 there."""
+    if torch.version.hip:
+        return True
+    return torch.cuda.get_device_capability(device)[0] >= 8
+
+
 def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     """The backbone's autocast dtype for TrainConfig.amp, or None for full precision. ``auto``:
-    bfloat16 on a GPU that supports it, else float16 (with a GradScaler); off on the CPU."""
+    bfloat16 on a GPU that computes in it, else float16 (with a GradScaler); off on the CPU."""
     choices = {"off": None, "float16": torch.float16, "bfloat16": torch.bfloat16}
     if amp == "auto":  # bfloat16 where the GPU has it: float32's range, so no gradient scaling
         if device.type != "cuda":
             return None
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if native_bfloat16(device) else torch.float16
     if amp not in choices:
         raise ConfigError(f"amp must be 'auto', 'off', 'float16' or 'bfloat16', got {amp!r}")
-    if amp == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+    if amp == "bfloat16" and device.type == "cuda" and not native_bfloat16(device):
         warnings.warn(
-            "amp=bfloat16: this GPU has no bfloat16; float16 with gradient scaling instead", HmrlibWarning, stacklevel=2
+            "amp=bfloat16: this GPU only emulates bfloat16; float16 with gradient scaling instead",
+            HmrlibWarning,
+            stacklevel=2,
         )
         return torch.float16
     return choices[amp]
@@ -206,17 +249,21 @@ def use_channels_last(asked: bool, device: torch.device, generator) -> bool:
 
 def compile_backbone(generator) -> bool:
     """torch.compile the backbone in place (nn.Module.compile: its state_dict keeps its names, so
-    checkpoints load without compilation); falls back, with a warning, where the compiler is missing."""
+    checkpoints load without compilation) — and its forward_with_maps, the path a generator with
+    joint heatmaps takes instead of forward; falls back, with a warning, where the compiler chain
+    is missing (it would otherwise fail at the first forward)."""
     device = next(generator.parameters()).device
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("g++")
     missing = None
     if device.type == "cuda" and importlib.util.find_spec("triton") is None:
         missing = "triton (torch.compile's GPU compiler) is not installed"
-    elif device.type == "cpu" and not (shutil.which("cc") or shutil.which("gcc") or shutil.which("g++")):
-        missing = "no C compiler (cc, gcc) for torch.compile's CPU code"
+    elif not compiler:  # Inductor's CPU code and Triton's launchers are built with it
+        missing = "no C compiler (cc, gcc) for torch.compile"
     if missing:
         warnings.warn(f"compile_backbone: {missing}; training without compilation", HmrlibWarning, stacklevel=2)
         return False
     generator.backbone.compile()
+    generator.backbone.forward_with_maps = torch.compile(generator.backbone.forward_with_maps)
     return True
 
 
@@ -247,6 +294,8 @@ class Trainer:
         self.train_set, self.val_set = datasets or self._open_datasets()
         self.val_indices = validation_subset(len(self.val_set), config.data.val_samples)
         self.generator, self.discriminator = self._build_models()
+        # the discriminator's real poses, on the device once: drawn there each step, never copied
+        self.real_poses = torch.as_tensor(self.train_set.poses(), device=self.device) if self.discriminator else None
         self.channels_last = use_channels_last(config.channels_last, self.device, self.generator)
         if config.compile_backbone:
             compile_backbone(self.generator)
@@ -254,9 +303,14 @@ class Trainer:
         self.amp_dtype = autocast_dtype(config.amp, self.device)
         # gradient scaling is for float16 only (bfloat16 has float32's range)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+        # the discriminator's (float32): kept at scale 1, there only to skip its update with the generator's
+        self.disc_scaler = torch.amp.GradScaler(self.device.type, init_scale=1.0, enabled=self.scaler.is_enabled())
         self.rngs = self._training_rngs()
-        self.iteration, self.best_val, self.nonfinite_in_a_row = 0, math.inf, 0
+        self.iteration, self.best_val = 0, math.inf
+        # divergence, tracked on the device and read at each log and checkpoint (check_finite)
         self.nonfinite_since_check = torch.zeros((), dtype=torch.bool, device=self.device)
+        self.nonfinite_in_a_row = torch.zeros((), dtype=torch.int64, device=self.device)  # float16's skips
+        self.too_many_at = torch.full((), -1, dtype=torch.int64, device=self.device)  # the step a run got too long
         self.seconds_before = 0.0  # training time of earlier sessions of this run (resume)
         self.session_started = time.perf_counter()
         resumed = self._resume()
@@ -338,12 +392,14 @@ class Trainer:
         return opt_g, opt_d
 
     def _training_rngs(self) -> dict:
-        """The training loop's own random streams (saved in checkpoints for an exact resume).
-        They live on the CPU whatever the device, so a checkpoint resumes on either."""
+        """The training loop's own random streams (saved in checkpoints for an exact resume). They
+        live on the training device, so that a step draws where it computes (a draw on the host
+        would be copied to the GPU, and wait); a checkpoint resumed on another kind of device
+        starts them anew (checkpoint.restore_rng says so)."""
         seed, rank = self.config.seed, f"rank{self.rank}"
         return {
-            "augment": torch.Generator().manual_seed(derive_seed(seed, "augment", rank)),
-            "real_poses": torch.Generator().manual_seed(derive_seed(seed, "real_poses", rank)),
+            name: torch.Generator(self.device).manual_seed(derive_seed(seed, name, rank))
+            for name in ("augment", "real_poses")
         }
 
     def _wrap_for_ddp(self):
@@ -451,27 +507,47 @@ class Trainer:
             self.discriminator.requires_grad_(True)
         total = weighted_total(terms, cfg.loss)
         values = {"loss": total.detach(), **{k: v.detach() for k, v in terms.items()}}  # on the device
-        if self.scaler.is_enabled() and not self._finite_or_skip(total, terms):
-            with torch.no_grad():
-                for buffer, before in zip(self.generator.buffers(), buffers):
-                    buffer.copy_(before)
-            return {**values, "p": p, "skipped": 1.0}
+        finite = self._agreed_finite(total.detach())
         if not self.scaler.is_enabled():  # counted here, read at the next log or checkpoint
-            self.nonfinite_since_check += ~torch.isfinite(total.detach())
+            self.nonfinite_since_check |= ~finite
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         if cfg.optim.clip_grad_norm:
             self.scaler.unscale_(self.opt_g)
             torch.nn.utils.clip_grad_norm_(self.generator.parameters(), cfg.optim.clip_grad_norm)
         set_learning_rate(self.opt_g, cfg.optim.lr * lr_factor(self.iteration, cfg.optim))
+        # float16: a non-finite loss has non-finite gradients; GradScaler finds them and the fused
+        # optimiser leaves the weights as they were, on the device: nothing is read to decide
         self.scaler.step(self.opt_g)
         self.scaler.update()
-        values.update(p=p, skipped=0.0)
+        if self.scaler.is_enabled():
+            self._leave_no_trace(finite, buffers)
+        values.update(p=p, skipped=(~finite).float() if self.scaler.is_enabled() else 0.0)
         if out.attention_loss is not None:
             values["attention_logit_max"] = self.generator.pose_head.attention_logit_max()
         if self.discriminator is not None:
-            values.update(self._discriminator_step(pose.detach()))
+            values.update(self._discriminator_step(pose.detach(), finite))
         return values
+
+    def _agreed_finite(self, total: torch.Tensor) -> torch.Tensor:
+        """() bool on the device: the loss is finite — on every rank, under DDP (all skip together)."""
+        finite = torch.isfinite(total)
+        if self.world > 1 and self.scaler.is_enabled():
+            agreed = finite.to(torch.int32)
+            dist.all_reduce(agreed, op=dist.ReduceOp.MIN)
+            finite = agreed.bool()
+        return finite
+
+    @torch.no_grad()
+    def _leave_no_trace(self, finite: torch.Tensor, buffers: list):
+        """After a float16 step: where it was skipped, BatchNorm's running statistics go back to
+        before its forward; runs of non-finite steps are counted, and the step where one reaches
+        max_nonfinite_steps is kept for the next check (:meth:`check_finite`) — all on the device."""
+        for buffer, before in zip(self.generator.buffers(), buffers):
+            buffer.copy_(torch.where(finite, buffer, before))
+        self.nonfinite_in_a_row = torch.where(finite, 0, self.nonfinite_in_a_row + 1)
+        too_many = (self.nonfinite_in_a_row >= self.config.max_nonfinite_steps) & (self.too_many_at < 0)
+        self.too_many_at = torch.where(too_many, self.iteration, self.too_many_at)
 
     def _joints_in_image(self, batch: dict, augmented: dict, target_joints: torch.Tensor) -> torch.Tensor:
         """(B, 24, 2) the labels' joints where the augmented image shows them, in the crop's
@@ -479,34 +555,39 @@ class Trainer:
         augmentation's 2D transform; a flipped sample's joints trade sides as its label-aware pose
         did. (The augmented pose's own projection differs: its rotation turns about the pelvis,
         the image's about the crop's centre.)"""
-        applied = augmented["applied"]
-        if any(applied[op].any() for op in GEOMETRIC_OPS):
-            pose = torch.cat([batch["global_orient"], batch["body_pose"]], 1)
-            with torch.no_grad():
-                target_joints = self.body.mesh(pose, batch["betas"], batch["transl"]).joints
-        points = project_to_crop(target_joints, batch["camera"], batch["crop_box"])
         matrix = augmented["matrix"]
+        if matrix is None:  # no augmentation this step
+            return project_to_crop(target_joints, batch["camera"], batch["crop_box"])
+        pose = torch.cat([batch["global_orient"], batch["body_pose"]], 1)  # whether a sample was turned is not read
+        with torch.no_grad():
+            target_joints = self.body.mesh(pose, batch["betas"], batch["transl"]).joints
+        points = project_to_crop(target_joints, batch["camera"], batch["crop_box"])
         points = points @ matrix[:, :2, :2].transpose(1, 2) + matrix[:, None, :2, 2]
         if self.config.augment.label_aware:
-            swapped = points[:, list(MIRROR_PERMUTATION)]
-            points = torch.where(applied["flip"][:, None, None], swapped, points)
+            points = torch.where(augmented["applied"]["flip"][:, None, None], mirror_joints(points), points)
         return points
 
-    def _discriminator_step(self, fake_pose: torch.Tensor) -> dict:
-        index = torch.randint(len(self.train_set), (fake_pose.shape[0],), generator=self.rngs["real_poses"]).numpy()
-        real = torch.as_tensor(self.train_set.poses(index), device=self.device)
+    def _discriminator_step(self, fake_pose: torch.Tensor, finite: torch.Tensor) -> dict:
+        """One discriminator update on real poses against ``fake_pose``. Where the generator's
+        step was skipped (``finite`` false, float16 only) the fakes are NaN, so that the
+        discriminator's own GradScaler skips its update too, and its noise stays: no trace, no read."""
+        fake_pose = torch.where(finite, fake_pose, torch.nan)
+        generator = self.rngs["real_poses"]
+        index = torch.randint(len(self.real_poses), (fake_pose.shape[0],), generator=generator, device=self.device)
+        real = self.real_poses[index]
         logits = self.train_discriminator(torch.cat([real, fake_pose]))  # one forward: DDP-friendly
         real_logits, fake_logits = logits[: len(real)], logits[len(real) :]
         loss = discriminator_loss(real_logits, fake_logits)
-        self.nonfinite_since_check += ~torch.isfinite(loss.detach())
+        self.nonfinite_since_check |= ~torch.isfinite(loss.detach()) & finite
         self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
+        self.disc_scaler.scale(loss).backward()
+        self.disc_scaler.step(self.opt_d)
+        self.disc_scaler.update(1.0)
         mean_real = real_logits.detach().sigmoid().mean(0)
         if self.world > 1:
             dist.all_reduce(mean_real)
             mean_real /= self.world
-        self.discriminator.adapt_noise(mean_real)
+        self.discriminator.adapt_noise(mean_real, finite)
         noise = self.discriminator.noise_std.detach().clone()
         return {
             "disc_loss": loss.detach(),
@@ -515,33 +596,22 @@ class Trainer:
             **{f"noise_{k}": v for k, v in enumerate(noise)},
         }
 
-    def _finite_or_skip(self, total: torch.Tensor, terms: dict) -> bool:
-        """True for a finite loss. Under AMP a non-finite one is an overflow that GradScaler's
-        design skips: the step is left out (and the scale lowered) until max_nonfinite_steps come
-        in a row; without AMP, or then, training stops, naming the last good checkpoint."""
-        finite = torch.isfinite(total).to(torch.int32)
-        if self.world > 1:  # every rank skips (or stops) together, or their collectives fall out of step
-            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
-        if finite.item():
-            self.nonfinite_in_a_row = 0
-            return True
-        self.nonfinite_in_a_row += 1
-        if self.amp_dtype is None or self.nonfinite_in_a_row >= self.config.max_nonfinite_steps:
-            self._stop(total, terms)
-        if self.scaler.is_enabled():
-            self.scaler.scale(total)  # creates the scale where no step has yet (update needs one)
-            self.scaler.update(self.scaler.get_scale() * self.scaler.get_backoff_factor())
-        return False
-
     def check_finite(self):
-        """Stop, naming the last good checkpoint, if a loss became NaN or inf since the last
-        check: the runs that never skip count such steps on the device and read the count here,
-        once per log and before each checkpoint (one host read, not one a step)."""
-        diverged = self.nonfinite_since_check.to(torch.int32)
+        """Stop, naming the last good checkpoint, if a loss became NaN or inf since the last check
+        (runs that never skip a step) or float16 skipped max_nonfinite_steps steps in a row: both
+        are tracked on the device and read here, once per log and before each checkpoint."""
+        flags = torch.stack([self.nonfinite_since_check.to(torch.int64), self.too_many_at])
         if self.world > 1:  # every rank stops together, or the others wait for it forever
-            dist.all_reduce(diverged, op=dist.ReduceOp.MAX)
-        if diverged.item():
-            last = checkpoint.latest(self.run_dir / "checkpoints")
+            dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        diverged, too_many_at = flags.tolist()  # the host read
+        last = checkpoint.latest(self.run_dir / "checkpoints")
+        if too_many_at >= 0:
+            raise TrainingDiverged(
+                f"step {too_many_at}: the loss was NaN or inf ({self.config.max_nonfinite_steps} non-finite steps "
+                f"in a row under AMP); training stopped before saving those weights. Last good checkpoint: "
+                f"{last or 'none yet'}"
+            )
+        if diverged:
             steps = (
                 f"step {self.iteration}"
                 if self.iteration == self.last_check + 1
@@ -553,19 +623,12 @@ class Trainer:
             )
         self.last_check = self.iteration
 
-    def _stop(self, total: torch.Tensor, terms: dict):
-        last = checkpoint.latest(self.run_dir / "checkpoints")
-        values = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
-        in_a_row = f" ({self.nonfinite_in_a_row} non-finite steps in a row under AMP)" if self.amp_dtype else ""
-        raise TrainingDiverged(
-            f"step {self.iteration}: the loss is {total.item()} ({values}){in_a_row}; training stopped before "
-            f"updating the weights. Last good checkpoint: {last or 'none yet'}"
-        )
-
     def _step_within_memory(self, batch: dict) -> dict:
         try:
             return self.step(batch)
-        except torch.OutOfMemoryError:
+        except (torch.OutOfMemoryError, RuntimeError) as error:
+            if not is_out_of_memory(error):
+                raise
             data, optim = self.config.data, self.config.optim
             raise OutOfMemory(
                 f"the {self.device} ran out of memory at batch size {optim.batch_size} and image size "
@@ -610,7 +673,7 @@ class Trainer:
             generator=torch.Generator().manual_seed(derive_seed(cfg.seed, "loader")),
         )
         self.generator.train()
-        running, metrics, steps_logged = {}, {}, 0
+        running, counts, metrics = {}, {}, {}
         self.session_started = time.perf_counter()
         bar = progress_bar(
             cfg.optim.iterations,
@@ -623,19 +686,17 @@ class Trainer:
         while self.iteration < cfg.optim.iterations:
             values = self._step_within_memory(next(batches))
             self.iteration += 1
-            for key, value in values.items():  # summed where they are: no host read a step
-                running[key] = running.get(key, 0.0) + value
-            steps_logged += 1
+            accumulate(running, counts, values)
             bar.update(1)
             last = self.iteration == cfg.optim.iterations
             if self.iteration % cfg.log_every == 0 or last:
                 self.check_finite()
-                means = logged_means(running, steps_logged)  # the one host read of this interval
+                means = logged_means(running, counts)  # the one host read of this interval
                 means["seconds"] = self.train_seconds()
                 self.logger.log_train(self.iteration, means)
                 postfix = {k: f"{means[k]:.4g}" for k in ("loss", "vertex_l2", "disc_loss") if k in means}
                 bar.set_postfix(postfix, refresh=False)  # shown at the bar's next line, not as one more
-                running, steps_logged = {}, 0
+                running, counts = {}, {}
             if self.iteration % cfg.val_every == 0 or self.iteration == cfg.optim.iterations:
                 if self.rank == 0:
                     metrics = self.validate()
