@@ -129,8 +129,13 @@ def evaluate_predictions(predictions: dict, dataset, body, out_dir=None, h36m_re
     )
     summary = summarize(per_sample)
     if out_dir is not None:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        per_sample.to_csv(out_dir / "per_sample.csv", index=False)
-        summary.to_csv(out_dir / "summary.csv", index=False)
+        write_scores(per_sample, summary, out_dir)
     return summary
+
+
+def write_scores(per_sample: pd.DataFrame, summary: pd.DataFrame, out_dir, suffix: str = "") -> None:
+    """per_sample<suffix>.csv and summary<suffix>.csv under ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    per_sample.to_csv(out_dir / f"per_sample{suffix}.csv", index=False)
+    summary.to_csv(out_dir / f"summary{suffix}.csv", index=False)

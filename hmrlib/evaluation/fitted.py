@@ -10,13 +10,12 @@ labels' own joints projected (:func:`label_keypoints`, the ceiling: perfect 2D).
 """
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from hmrlib.evaluation.evaluate import score, summarize
+from hmrlib.evaluation.evaluate import score, summarize, write_scores
 from hmrlib.fitting.correspondence import LIMB_JOINTS, SURFACE_POINTS
 from hmrlib.fitting.fit import fit_to_keypoints
 from hmrlib.fitting.losses import project
@@ -114,8 +113,5 @@ def evaluate_fitted(fitter, predictions: dict, dataset, body, keypoints, out_dir
     summary["fit_kept"] = [per_sample["fit_kept"].mean(), *groups["fit_kept"].mean().values]
     summary["limb_pck"] = [per_sample["limb_pck"].mean(), *groups["limb_pck"].mean().values]
     if out_dir is not None:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        per_sample.to_csv(out_dir / "per_sample_fitted.csv", index=False)
-        summary.to_csv(out_dir / "summary_fitted.csv", index=False)
+        write_scores(per_sample, summary, out_dir, suffix="_fitted")
     return summary
