@@ -117,7 +117,8 @@ def test_nobody_found_says_so_and_takes_the_whole_image(checkpoint, tmp_path, ca
     assert json.loads((tmp_path / "wall_p0.json").read_text())["box"]["source"] == "whole image"
 
 
-def test_a_video_gives_a_row_a_frame_and_smoothing_lowers_the_jitter(checkpoint, tiny_root, tmp_path):
+def test_a_video_gives_a_row_a_frame_and_smoothing_lowers_the_jitter_fitted_or_not(checkpoint, tiny_root, tmp_path):
+    from hmrlib.fitting import KeypointFitter
     from hmrlib.people.detect import PersonDetector
     from hmrlib.people.smoothing import jitter
     from hmrlib.people.video import predict_video, write_video
@@ -129,8 +130,9 @@ def test_a_video_gives_a_row_a_frame_and_smoothing_lowers_the_jitter(checkpoint,
     trained = load_trained(checkpoint, device="cpu")
     image_size = trained.config.data.image_size
     rows = {}
-    for smoothing in (False, True):
-        out = tmp_path / f"smoothing_{smoothing}"
+    fitter = KeypointFitter(trained.body)
+    for smoothing, fit in ((False, None), (True, None), (False, fitter), (True, fitter)):
+        out = tmp_path / f"smoothing_{smoothing}_{fit is not None}"
         written = predict_video(
             trained.generator,
             trained.body,
@@ -140,12 +142,20 @@ def test_a_video_gives_a_row_a_frame_and_smoothing_lowers_the_jitter(checkpoint,
             image_size=image_size,
             smoothing=smoothing,
             progress=False,
+            fitter=fit,
         )
         assert {p.name for p in written} == {"walk_params.npz", "walk_params.csv", "walk_overlay.mp4"}
-        rows[smoothing] = pd.read_csv(out / "walk_params.csv")
-        assert len(rows[smoothing]) == len(frames) and rows[smoothing].frame.tolist() == list(range(len(frames)))
-    pose = [rows[s][[c for c in rows[s] if c.startswith(("global_orient", "body_pose"))]].to_numpy() for s in (0, 1)]
-    assert jitter(pose[1]) < 0.8 * jitter(pose[0])
+        table = rows[smoothing, fit is not None] = pd.read_csv(out / "walk_params.csv")
+        assert len(table) == len(frames) and table.frame.tolist() == list(range(len(frames)))
+
+    def pose(key):
+        return rows[key][[c for c in rows[key] if c.startswith(("global_orient", "body_pose"))]].to_numpy()
+
+    assert jitter(pose((True, False))) < 0.8 * jitter(pose((False, False)))
+    # each frame fitted to its own keypoints, then smoothed: the fit's frame-to-frame noise goes too
+    assert jitter(pose((True, True))) < 0.8 * jitter(pose((False, True)))
+    transl = rows[True, True][["transl_0", "transl_1", "transl_2"]].to_numpy()
+    assert np.abs(np.diff(transl, axis=0)).max() < 0.1  # metres a frame: the fitted translation is smoothed too
 
 
 def test_overlay_sits_in_the_given_box(checkpoint, tmp_path):
