@@ -366,8 +366,9 @@ def test_cudnn_and_cublas_allocation_failures_get_the_out_of_memory_line():
 def test_each_rank_renders_on_its_own_gpu(monkeypatch):
     from hmrlib.compat import configure_opengl
 
-    for name in ("EGL_DEVICE_ID", "PYOPENGL_PLATFORM"):
-        monkeypatch.delenv(name, raising=False)
+    for name in ("EGL_DEVICE_ID", "PYOPENGL_PLATFORM"):  # set, then removed: undone either way after the test
+        monkeypatch.setenv(name, "")  # (a variable only deleted while absent is not undone, and would leak
+        monkeypatch.delenv(name)  # EGL_DEVICE_ID=3 into every later render of the session)
     monkeypatch.setenv("LOCAL_RANK", "3")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     configure_opengl()
