@@ -1,3 +1,5 @@
+import json
+
 from hmrlib.present.notebooks import execute_notebook
 
 
@@ -43,11 +45,14 @@ def test_training_and_visualisation_notebooks_in_the_tiny_profile(tiny_root, tmp
     outputs = outputs_of(notebook)
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)  # the viewer
-    assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 3  # side by side, best/worst, photographs
+    # side by side, network vs fitted, best/worst, photographs (network vs fitted)
+    assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 4
+    assert "fitting to keypoints" in "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
     assert any("image/gif" in o.get("data", {}) for o in outputs)  # the turntable
     predicted = tmp_path / "predict"
     assert (predicted / "astronaut_p0.obj").exists() and (predicted / "astronaut_overlay.png").exists()
-    assert (predicted / "turntable.gif").exists()
+    assert (predicted / "turntable.gif").exists() and (predicted / "network_only" / "astronaut_p0.json").exists()
+    assert "network" in json.loads((predicted / "astronaut_p0.json").read_text())  # predict's default: fitted
 
 
 def test_settings_find_the_repository_wherever_the_kernel_starts(tmp_path, monkeypatch):
