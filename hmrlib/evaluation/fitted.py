@@ -51,10 +51,10 @@ def label_keypoints(dataset, indices, body_points) -> np.ndarray:
     return keypoints.numpy()
 
 
-def fit_on_frames(fitter, pose, betas, dataset, indices, keypoints, batch_size: int = 16, progress=None) -> dict:
+def fit_on_frames(fitter, pose, betas, dataset, indices, keypoints, batch_size: int = 16) -> dict:
     """Fit the predictions (N, 72) / (N, 10) for ``indices`` of ``dataset`` to ``keypoints``
     (N, 33, 3), at the labels' translation -> {pose, betas, kept, error_network, error_fit}
-    (tensors with N rows). ``progress``: called with the number of frames done after each batch."""
+    (tensors with N rows)."""
     indices = np.asarray(indices)
     settings = replace(fitter.settings, fit_translation=False)
     out = {key: [] for key in ("pose", "betas", "kept", "error_network", "error_fit")}
@@ -75,8 +75,6 @@ def fit_on_frames(fitter, pose, betas, dataset, indices, keypoints, batch_size: 
         )
         for key in out:
             out[key].append(getattr(result, key).cpu())
-        if progress is not None:
-            progress(len(indices[chunk]))
     return {key: torch.cat(values) for key, values in out.items()}
 
 
@@ -97,14 +95,12 @@ def limb_pck(pose, betas, dataset, indices, body, threshold: float = PCK_THRESHO
     return ((distance / sides.to(device)[:, None]) <= threshold).float().mean(1).cpu().numpy()
 
 
-def evaluate_fitted(fitter, predictions: dict, dataset, body, keypoints, out_dir=None, progress=None) -> pd.DataFrame:
+def evaluate_fitted(fitter, predictions: dict, dataset, body, keypoints, out_dir=None) -> pd.DataFrame:
     """'+ fitting' rows: ``predictions`` (:func:`hmrlib.evaluation.evaluate.predict`'s) fitted to
     ``keypoints`` (N, 33, 3), scored and summarised as the network's rows are, with the share of
     fits kept and the limb PCK; with ``out_dir``, per_sample_fitted.csv and summary_fitted.csv."""
     indices = predictions["indices"]
-    fitted = fit_on_frames(
-        fitter, predictions["pose"], predictions["betas"], dataset, indices, keypoints, progress=progress
-    )
+    fitted = fit_on_frames(fitter, predictions["pose"], predictions["betas"], dataset, indices, keypoints)
     per_sample = score(fitted["pose"], fitted["betas"], dataset, body, indices)
     per_sample["fit_kept"] = fitted["kept"].double().numpy()
     per_sample["limb_pck"] = limb_pck(fitted["pose"], fitted["betas"], dataset, indices, body)

@@ -106,9 +106,10 @@ def fit_to_keypoints(
     weights = torch.where(confidence >= settings.min_confidence, confidence, torch.zeros_like(confidence))
     context = (targets, intrinsics, box_side)
     with torch.enable_grad(), _frozen(discriminator):
-        error_network = reprojection_error(keypoint_residuals(*body_points(pose, betas), transl, *context), weights)
         orient, fitted_transl = _camera_stage(body_points, pose, betas, transl, context, weights, settings)
         fitted = _body_stage(body_points, orient, pose, betas, fitted_transl, context, weights, discriminator, settings)
+    with torch.no_grad():
+        error_network = reprojection_error(keypoint_residuals(*body_points(pose, betas), transl, *context), weights)
         error_fit = reprojection_error(keypoint_residuals(*body_points(*fitted), fitted_transl, *context), weights)
     used = (weights > 0).sum(1)
     kept = torch.isfinite(error_fit) & (error_fit < error_network) & (used > 0)

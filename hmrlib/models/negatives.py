@@ -66,9 +66,6 @@ class PygNegatives(nn.Module):
         self.register_buffer("pairs", _ordered_pairs(), persistent=False)  # (552, 2)
         self._plans: dict = {}
 
-    def counts(self, batch_size: int) -> tuple[int, ...]:
-        return pyg_negative_plan(self.edges, batch_size, self.ratio)[1]
-
     def _plan(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(allowed (B, 552), graph of each draw (K,), rank of each draw (K,)) on the device."""
         key = (batch_size, self.pairs.device)

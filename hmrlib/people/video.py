@@ -157,9 +157,9 @@ def _replaced(predictions, pose: np.ndarray, betas: np.ndarray, body, transl: np
     mesh = body.mesh(torch.as_tensor(pose, device=device), torch.as_tensor(betas, device=device))
     jobs = [Job(p.image, p.box, p.box_source, p.keypoints) for p in predictions]
     replaced = placed_predictions(jobs, [p.crop for p in predictions], pose, betas, mesh)
-    for new, old, k in zip(replaced, predictions, range(len(replaced))):
+    for k, (new, old) in enumerate(zip(replaced, predictions)):
         new.network, new.fit = old.network, old.fit
-        if transl is not None:
-            new.vertices, new.joints = new.vertices - new.transl + transl[k], new.joints - new.transl + transl[k]
-            new.transl = transl[k]
+        if transl is not None:  # moved from the box's placement to the given translation
+            shift = transl[k] - new.transl
+            new.vertices, new.joints, new.transl = new.vertices + shift, new.joints + shift, transl[k]
     return replaced

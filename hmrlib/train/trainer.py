@@ -556,14 +556,16 @@ class Trainer:
         did. (The augmented pose's own projection differs: its rotation turns about the pelvis,
         the image's about the crop's centre.)"""
         matrix = augmented["matrix"]
-        if matrix is None:  # no augmentation this step
-            return project_to_crop(target_joints, batch["camera"], batch["crop_box"])
-        pose = torch.cat([batch["global_orient"], batch["body_pose"]], 1)  # whether a sample was turned is not read
-        with torch.no_grad():
-            target_joints = self.body.mesh(pose, batch["betas"], batch["transl"]).joints
+        label_aware = self.config.augment.label_aware
+        if matrix is not None and label_aware:  # the labels were turned with the image: take the originals
+            pose = torch.cat([batch["global_orient"], batch["body_pose"]], 1)  # which samples turned is not read
+            with torch.no_grad():
+                target_joints = self.body.mesh(pose, batch["betas"], batch["transl"]).joints
         points = project_to_crop(target_joints, batch["camera"], batch["crop_box"])
+        if matrix is None:  # no augmentation this step
+            return points
         points = points @ matrix[:, :2, :2].transpose(1, 2) + matrix[:, None, :2, 2]
-        if self.config.augment.label_aware:
+        if label_aware:
             points = torch.where(augmented["applied"]["flip"][:, None, None], mirror_joints(points), points)
         return points
 
